@@ -1,0 +1,1 @@
+"""corpuscope.api — see DESIGN.md; built in a later issue."""

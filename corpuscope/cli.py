@@ -1,0 +1,360 @@
+"""The `corpuscope` command line: one command per job.
+
+Run `corpuscope --help` or `corpuscope COMMAND --help`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from corpuscope.config import Settings
+from corpuscope.models import IngestSummary, ShardResult, SourceTask
+from corpuscope.store import Store, StoreError
+
+app = typer.Typer(
+    help="corpuscope: what is in a training corpus, was this text or person in it, "
+    "and data-subject requests.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="CORPUSCOPE_DATA",
+        help="Data directory (default ./corpuscope-data).",
+        show_default=False,
+    ),
+]
+
+
+def _settings(data_dir: Path | None, **overrides) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data"] = data_dir
+    return Settings(**values)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[sources]} sources"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[docs]:,} docs"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    )
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    t = Table(title=f"ingest summary: corpus {summary.corpus!r}", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    data = summary.to_json()
+    for key in (
+        "shards_done",
+        "shards_skipped",
+        "shards_failed",
+        "records_read",
+        "documents_written",
+        "quarantined",
+        "skipped_records",
+        "input_bytes",
+        "text_bytes",
+        "parquet_bytes",
+    ):
+        t.add_row(key.replace("_", " "), f"{data[key]:,}")
+    t.add_row("seconds", f"{summary.seconds:.2f}")
+    t.add_row("MB/s (input)", f"{data['mb_per_s']:.2f}")
+    out.print(t)
+    for reason, n in summary.quarantine_reasons.items():
+        out.print(f"  quarantined [yellow]{n}[/]: {reason}")
+    for item in summary.ignored:
+        out.print(f"  [dim]ignored {item['source']}: {item['reason']}[/]")
+    for f in summary.failures:
+        out.print(f"  [red]FAILED[/] {f['source']}: {f['error']}")
+
+
+def run_ingest(
+    settings: Settings,
+    corpus: str,
+    sources: list[str],
+    fmt: str | None = None,
+    options: dict | None = None,
+    hf: dict | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    force: bool = False,
+    quiet: bool = False,
+) -> IngestSummary:
+    """Plan, run and summarise one ingest (shared by `ingest` and `demo`)."""
+    from corpuscope.ingest.executors import make_executor
+    from corpuscope.ingest.pipeline import ingest, plan_hf, plan_sources
+
+    tasks, ignored = plan_sources(sources, corpus, settings, fmt, options)
+    if hf:
+        tasks.append(plan_hf(corpus, settings, options=options, **hf))
+    store = Store(settings.data)
+    total = sum(t.size_bytes for t in tasks)
+    with _progress(quiet) as progress:
+        bar = progress.add_task(
+            f"ingest {corpus}", total=total or None, docs=0, sources=f"0/{len(tasks)}"
+        )
+        docs = finished = 0
+
+        def on_progress(task: SourceTask, results: list[ShardResult]) -> None:
+            nonlocal docs, finished
+            docs += sum(r.shard.documents for r in results if r.shard and r.outcome == "written")
+            finished += 1
+            progress.update(
+                bar, advance=task.size_bytes, docs=docs, sources=f"{finished}/{len(tasks)}"
+            )
+
+        summary = ingest(
+            store,
+            corpus,
+            tasks,
+            settings,
+            make_executor(executor, settings.workers, ray_address),
+            force=force,
+            on_progress=on_progress,
+            ignored=ignored,
+        )
+    return summary
+
+
+@app.command("ingest")
+def ingest_cmd(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files or folders: JSON lines (.jsonl/.json, .gz/.zst/.xz), Parquet, WARC, WET, "
+            "OpenWebText .txt folders or .tar/.xz archives.",
+            show_default=False,
+        ),
+    ] = None,
+    corpus: Annotated[str, typer.Option(help="Corpus to add the documents to.")] = ...,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Force a format: jsonl, parquet, warc, wet, owt (default: detect)."
+        ),
+    ] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="Field holding the text (dotted path).")
+    ] = None,
+    id_field: Annotated[str | None, typer.Option(help="Field holding the source's own id.")] = None,
+    url_field: Annotated[str | None, typer.Option(help="Field holding the URL.")] = None,
+    timestamp_field: Annotated[
+        str | None, typer.Option(help="Field holding the timestamp.")
+    ] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            help="A Hugging Face dataset to stream, e.g. allenai/c4 (needs network), or a builder "
+            "such as json with --hf-data-files."
+        ),
+    ] = None,
+    hf_config: Annotated[str | None, typer.Option(help="Dataset config, e.g. en.")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split.")] = "train",
+    streaming: Annotated[
+        bool, typer.Option(help="Stream instead of downloading the dataset.")
+    ] = True,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many records of --hf.")] = None,
+    hf_data_files: Annotated[list[str] | None, typer.Option(help="Local files for --hf.")] = None,
+    shard_docs: Annotated[int | None, typer.Option(help="Most records per shard.")] = None,
+    max_doc_bytes: Annotated[int | None, typer.Option(help="Quarantine larger records.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 2).")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Address of an existing Ray cluster (default: start a local Ray)."),
+    ] = None,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for another ingest of this corpus before refusing."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Redo shards that are already done.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Ingest SOURCES into a corpus: read, normalise, write Parquet shards with a manifest.
+
+    Done shards are skipped on a rerun; bad records are quarantined with their reason; a
+    truncated or corrupt file fails its shard and the command exits with status 1.
+    """
+    if not sources and not hf:
+        raise typer.BadParameter("give at least one SOURCE or --hf")
+    settings = _settings(
+        data_dir,
+        shard_docs=shard_docs,
+        max_doc_bytes=max_doc_bytes,
+        workers=workers,
+        lock_timeout=lock_timeout,
+    )
+    options = {
+        "text_field": text_field,
+        "id_field": id_field,
+        "url_field": url_field,
+        "timestamp_field": timestamp_field,
+    }
+    hf_spec = None
+    if hf:
+        hf_spec = {
+            "name": hf,
+            "config": hf_config,
+            "split": split,
+            "streaming": streaming,
+            "limit": limit,
+            "data_files": hf_data_files,
+        }
+    summary = _guarded(
+        lambda: run_ingest(
+            settings,
+            corpus,
+            list(sources or []),
+            fmt,
+            options,
+            hf_spec,
+            executor,
+            ray_address,
+            force,
+            quiet or as_json,
+        )
+    )
+    if as_json:
+        print(json.dumps(summary.to_json(), indent=1))
+    else:
+        _print_summary(summary)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+def _guarded(fn):
+    """Run fn, turning errors the user must act on into a clear message and exit status 2."""
+    from corpuscope.ingest.readers import SourceRefused
+
+    try:
+        return fn()
+    except (StoreError, SourceRefused, ValueError, RuntimeError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command("corpora")
+def corpora_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the corpora in the data directory with their shard and document counts."""
+    settings = _settings(data_dir)
+    store = Store(settings.data)
+    rows = []
+    for name in store.corpora():
+        totals = _guarded(lambda n=name: store.corpus(n).manifest().totals())
+        rows.append({"corpus": name, **totals})
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        out.print(
+            f"no corpora in {settings.data} yet: run `corpuscope ingest` or `corpuscope demo`"
+        )
+        return
+    t = Table(title=f"corpora in {settings.data}")
+    for col in ("corpus", "shards", "failed", "documents", "quarantined", "text MB", "parquet MB"):
+        t.add_column(col, justify="left" if col == "corpus" else "right")
+    for r in rows:
+        t.add_row(
+            r["corpus"],
+            f"{r['shards']:,}",
+            f"{r['failed']:,}",
+            f"{r['documents']:,}",
+            f"{r['quarantined']:,}",
+            f"{r['text_bytes'] / 1e6:.2f}",
+            f"{r['parquet_bytes'] / 1e6:.2f}",
+        )
+    out.print(t)
+
+
+def samples_dir() -> Path:
+    """The bundled samples: next to the package in a checkout, else ./samples."""
+    here = Path(__file__).resolve().parent.parent / "samples"
+    return here if here.is_dir() else Path("samples")
+
+
+#: The demo's corpora: corpus name -> sample paths under samples/.
+DEMO_CORPORA = {
+    "c4": ["c4"],
+    "commoncrawl": [
+        "commoncrawl/cc-main-2019-30-dolma-697.jsonl.gz",
+        "commoncrawl/cc-en-head-0091-dolma.jsonl.gz",
+        "commoncrawl/cc-main-2020-34-excerpt.warc.gz",
+        "commoncrawl/wget-crawl-sample-0000.warc.gz",
+        "commoncrawl/cc-main-2024-22-one-page.warc.wet.gz",
+    ],
+    "openwebtext": ["openwebtext"],
+    "pile": ["pile"],
+}
+
+
+@app.command("demo")
+def demo_cmd(
+    samples: Annotated[Path | None, typer.Option(help="Folder of bundled samples.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The main job on the bundled real samples: ingest C4, Common Crawl (JSONL, WARC, WET),
+    OpenWebText and The Pile into one corpus each, and print what was done."""
+    settings = _settings(data_dir)
+    root = samples or samples_dir()
+    if not root.is_dir():
+        err.print(f"[red]error:[/] no samples folder at {root}; pass --samples PATH")
+        raise typer.Exit(2)
+    summaries = []
+    for corpus, paths in DEMO_CORPORA.items():
+        summary = _guarded(
+            lambda c=corpus, p=paths: run_ingest(
+                settings, c, [str(root / x) for x in p], quiet=quiet or as_json
+            )
+        )
+        summaries.append(summary)
+        if not as_json:
+            _print_summary(summary)
+    if as_json:
+        print(json.dumps([s.to_json() for s in summaries], indent=1))
+    else:
+        corpora_cmd(as_json=False, data_dir=settings.data)
+        out.print(f"data directory: {settings.data.resolve()}")
+    raise typer.Exit(0 if all(s.ok for s in summaries) else 1)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="corpuscope")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

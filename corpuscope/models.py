@@ -1,0 +1,190 @@
+"""The one data model that flows through every stage: records, documents, shards, summaries.
+
+Readers yield `SourceRecord` (or `Quarantined` for a record they cannot read); normalisation
+turns a `SourceRecord` into a `Document`; the shard pipeline writes Documents to Parquet with
+`DOCUMENT_SCHEMA` and reports a `ShardResult` per shard; an ingest run ends in an
+`IngestSummary`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+#: Parquet schema of a document shard (DESIGN.md, "Documents").
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("corpus", pa.string(), nullable=False),
+        pa.field("shard", pa.string(), nullable=False),
+        pa.field("source_id", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("domain", pa.string()),
+        pa.field("timestamp", pa.timestamp("us", tz="UTC")),
+        pa.field("language", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("n_chars", pa.int64(), nullable=False),
+        pa.field("n_words", pa.int64(), nullable=False),
+        pa.field("text_hash", pa.string(), nullable=False),
+        pa.field("metadata", pa.string(), nullable=False),
+    ]
+)
+
+#: Parquet schema of a shard's quarantine: every record that could not become a Document.
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("corpus", pa.string(), nullable=False),
+        pa.field("shard", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("ordinal", pa.int64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("raw", pa.binary()),
+    ]
+)
+
+
+def make_doc_id(source_id: str | None, source: str, ordinal: int) -> str:
+    """A stable document id: from the source's own id, else from source name and ordinal.
+
+    The same input gives the same id on every run and every executor, so suppression lists
+    and case evidence keep pointing at the right documents after a rebuild.
+    """
+    key = f"id\x00{source_id}" if source_id else f"pos\x00{source}\x00{ordinal}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """Hash of the normalised text, for exact-duplicate counts."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    """One record as a reader found it, mapped onto our fields but not yet normalised."""
+
+    ordinal: int
+    text: str
+    source_id: str | None = None
+    url: str | None = None
+    timestamp: Any = None  # str, int/float epoch seconds, datetime or None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # a language the source declares, if any
+
+
+@dataclass(slots=True)
+class Quarantined:
+    """A record that could not be read or mapped, kept with its reason and raw bytes."""
+
+    ordinal: int
+    reason: str
+    raw: bytes | None = None
+
+
+@dataclass(slots=True)
+class Document:
+    """A normalised document; its fields are the columns of DOCUMENT_SCHEMA."""
+
+    doc_id: str
+    corpus: str
+    shard: str
+    source_id: str | None
+    url: str | None
+    domain: str | None
+    timestamp: datetime | None
+    language: str
+    text: str
+    n_chars: int
+    n_words: int
+    text_hash: str
+    metadata: str
+
+
+class ShardFailure(Exception):
+    """A shard could not be read to its end (truncated or corrupt archive, unreadable file)."""
+
+
+@dataclass(slots=True)
+class Shard:
+    """A unit of work's output: one Parquet file of documents, as recorded in the manifest."""
+
+    shard_id: str
+    source: str  # the source's stable name (file name relative to the argument given)
+    fingerprint: str  # input fingerprint; a changed input gives new shard ids
+    part: int  # slice number within the source
+    first_ordinal: int
+    records: int  # records read = documents + quarantined
+    documents: int
+    quarantined: int
+    text_bytes: int
+    parquet: str | None  # path relative to the corpus folder
+    parquet_bytes: int
+    sha256: str | None
+    skipped: int = 0  # records passed over on purpose (non-HTML WARC responses), not in `records`
+    status: str = "done"  # done | failed
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Shard:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(slots=True)
+class SourceTask:
+    """A unit of scheduling: one input (file, archive, folder member set or hub stream)."""
+
+    corpus: str
+    source: str  # stable name used in doc ids and shard ids
+    location: str  # what the reader opens (a path, or a hub spec as JSON)
+    format: str
+    fingerprint: str
+    shard_docs: int
+    size_bytes: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ShardResult:
+    """What a worker reports for one shard: written now, skipped as already done, or failed."""
+
+    outcome: str  # written | skipped | failed
+    shard: Shard | None = None
+    source: str = ""
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """The end of an ingest run, printed as a table or as JSON."""
+
+    corpus: str
+    shards_done: int = 0
+    shards_skipped: int = 0
+    shards_failed: int = 0
+    records_read: int = 0
+    documents_written: int = 0
+    quarantined: int = 0
+    skipped_records: int = 0
+    input_bytes: int = 0
+    text_bytes: int = 0
+    parquet_bytes: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    ignored: list[dict[str, str]] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.shards_failed == 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["mb_per_s"] = round(self.input_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
+        return data

@@ -1,0 +1,248 @@
+"""The data directory: corpora, their manifests, and atomic publishing.
+
+Layout (DESIGN.md, "The data directory")::
+
+    <data>/corpora/<corpus>/manifest.json       shards, their source, fingerprint, counts, sha256
+    <data>/corpora/<corpus>/shards/*.parquet    documents
+    <data>/corpora/<corpus>/quarantine/*.parquet  records that could not be read, with reasons
+
+Every file is published atomically: written to a temporary name in the same folder, fsynced,
+renamed, and the manifest is updated last. A reader lists shards from the manifest only, so
+it sees a shard whole or not at all. Writers of one corpus are serialised by a lock file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corpuscope.models import Shard
+
+MANIFEST_VERSION = 1
+_CORPUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TMP_MARK = ".tmp-"
+
+
+class StoreError(Exception):
+    """A problem with the data directory that the user must act on."""
+
+
+class CorpusLocked(StoreError):
+    """Another process is writing this corpus."""
+
+
+def check_corpus_name(name: str) -> str:
+    if not _CORPUS_NAME.match(name):
+        raise StoreError(
+            f"invalid corpus name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
+        )
+    return name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish_bytes(path: Path, data: bytes) -> None:
+    """Atomically replace `path` with `data`: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _is_tmp(path: Path) -> bool:
+    return path.name.startswith(".") and _TMP_MARK in path.name
+
+
+@dataclass
+class Manifest:
+    """The published state of a corpus: its shards by id."""
+
+    corpus: str
+    shards: dict[str, Shard]
+    updated: float = 0.0
+
+    def done(self) -> list[Shard]:
+        return [s for s in self.shards.values() if s.status == "done"]
+
+    def totals(self) -> dict[str, int]:
+        done = self.done()
+        return {
+            "shards": len(done),
+            "failed": sum(1 for s in self.shards.values() if s.status == "failed"),
+            "documents": sum(s.documents for s in done),
+            "quarantined": sum(s.quarantined for s in done),
+            "text_bytes": sum(s.text_bytes for s in done),
+            "parquet_bytes": sum(s.parquet_bytes for s in done),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "corpus": self.corpus,
+            "updated": self.updated,
+            "totals": self.totals(),
+            "shards": [self.shards[k].to_json() for k in sorted(self.shards)],
+        }
+
+
+class CorpusStore:
+    """One corpus in the data directory."""
+
+    def __init__(self, root: Path, name: str):
+        self.name = check_corpus_name(name)
+        self.root = root
+        self.shards_dir = root / "shards"
+        self.quarantine_dir = root / "quarantine"
+        self.manifest_path = root / "manifest.json"
+
+    # -- reading -------------------------------------------------------------------------
+    def manifest(self) -> Manifest:
+        """The published manifest (empty when the corpus has none yet)."""
+        try:
+            data = json.loads(self.manifest_path.read_bytes())
+        except FileNotFoundError:
+            return Manifest(self.name, {})
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {self.manifest_path}: {exc}") from exc
+        shards = {s["shard_id"]: Shard.from_json(s) for s in data.get("shards", [])}
+        return Manifest(self.name, shards, data.get("updated", 0.0))
+
+    def shard_paths(self) -> list[Path]:
+        """Parquet files of the published, done shards, in shard-id order."""
+        m = self.manifest()
+        return [self.root / s.parquet for s in sorted(m.done(), key=lambda s: s.shard_id)]
+
+    def quarantine_paths(self) -> list[Path]:
+        return sorted(p for p in self.quarantine_dir.glob("*.parquet") if not _is_tmp(p))
+
+    # -- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_lock(self, timeout: float = 0.0) -> Iterator[None]:
+        """Hold the corpus's writer lock; wait up to `timeout` seconds, then refuse clearly."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / ".write.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                        raise CorpusLocked(
+                            f"corpus {self.name!r} is being written by another process "
+                            f"({holder or 'unknown'}); wait for it to finish or pass "
+                            "--lock-timeout SECONDS to wait"
+                        ) from None
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(
+                fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}".encode(), 0
+            )
+            self.sweep()
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    @contextlib.contextmanager
+    def _manifest_lock(self) -> Iterator[None]:
+        """Serialise manifest read-modify-write between the workers of one run."""
+        fd = os.open(self.root / ".manifest.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def record(self, shards: list[Shard], drop: list[str] = ()) -> None:
+        """Publish shard entries (replacing same ids) and drop others, manifest written last."""
+        with self._manifest_lock():
+            m = self.manifest()
+            for shard_id in drop:
+                m.shards.pop(shard_id, None)
+            for s in shards:
+                m.shards[s.shard_id] = s
+            m.updated = time.time()
+            publish_bytes(self.manifest_path, json.dumps(m.to_json(), indent=1).encode())
+
+    def forget_source(self, source: str, keep_fingerprint: str) -> list[Shard]:
+        """Remove from the manifest the shards of `source` made from a different input."""
+        stale = [
+            s
+            for s in self.manifest().shards.values()
+            if s.source == source and s.fingerprint != keep_fingerprint
+        ]
+        if stale:
+            self.record([], drop=[s.shard_id for s in stale])
+            for s in stale:
+                self._unlink_files(s.shard_id)
+        return stale
+
+    def _unlink_files(self, shard_id: str) -> None:
+        for path in (
+            self.shards_dir / f"{shard_id}.parquet",
+            self.quarantine_dir / f"{shard_id}.parquet",
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def sweep(self) -> list[Path]:
+        """Remove temp files and shard files no manifest entry names (left by a crash).
+
+        Only called while holding the writer lock, so no live writer's files are touched.
+        """
+        removed: list[Path] = []
+        known = set(self.manifest().shards)
+        for folder in (self.root, self.shards_dir, self.quarantine_dir):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                orphan = (
+                    folder != self.root and path.suffix == ".parquet" and path.stem not in known
+                )
+                if _is_tmp(path) or orphan:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    removed.append(path)
+        return removed
+
+
+class Store:
+    """The data directory (default ./corpuscope-data, or CORPUSCOPE_DATA, or --data-dir)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"data directory {self.root} exists and is not a folder")
+
+    def corpus(self, name: str) -> CorpusStore:
+        return CorpusStore(self.root / "corpora" / check_corpus_name(name), name)
+
+    def corpora(self) -> list[str]:
+        folder = self.root / "corpora"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / "manifest.json").exists())

@@ -1,0 +1,1 @@
+"""corpuscope.index — see DESIGN.md; built in a later issue."""

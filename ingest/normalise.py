@@ -1,0 +1,133 @@
+"""Normalisation: a `SourceRecord` becomes a `Document`.
+
+Text: line endings to ``\\n``, Unicode NFC, surrounding white space stripped. Registered
+domain from the URL with the public suffix list bundled in `tldextract` (no download), cached
+per host. Timestamps to UTC. Language with CLD2 (its model ships inside `pycld2`) on the first
+`lang_id_chars` characters. Word and character counts, and a hash for exact duplicates.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import unicodedata
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pycld2
+
+from corpuscope.models import Document, SourceRecord, make_doc_id, text_hash
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+
+    # suffix_list_urls=() : use the snapshot bundled in the package, never the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=200_000)
+def domain_of_host(host: str) -> str | None:
+    """Registered domain of a host name (``news.bbc.co.uk`` -> ``bbc.co.uk``)."""
+    if not host:
+        return None
+    parts = _extractor()(host)
+    registered = getattr(parts, "top_domain_under_public_suffix", None) or parts.registered_domain
+    return registered or host  # IP addresses and hosts with no public suffix stay as they are
+
+
+def domain_of(url: str | None) -> str | None:
+    """Registered domain of a URL; URLs without a scheme (``example.com/x``) are accepted."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "//" in url else f"//{url}")
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    return domain_of_host(host)
+
+
+def to_utc(value: Any) -> datetime | None:
+    """A timestamp (ISO 8601, RFC 2822, epoch seconds or milliseconds) in UTC, else None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    elif isinstance(value, str):
+        s = value.strip()
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            try:
+                dt = email.utils.parsedate_to_datetime(s)
+            except (TypeError, ValueError, IndexError):
+                return None
+    else:
+        return None
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def detect_language(text: str, declared: str | None = None) -> str:
+    """ISO 639 code from CLD2, or the source's declared language when CLD2 is unsure."""
+    try:
+        reliable, _, details = pycld2.detect(text)
+    except pycld2.error:
+        try:
+            reliable, _, details = pycld2.detect(_CONTROL.sub(" ", text))
+        except pycld2.error:
+            return declared or "und"
+    code = details[0][1]
+    if code in ("un", "xxx") or not reliable:
+        return declared or (code if code not in ("un", "xxx") else "und")
+    return code
+
+
+def normalise_text(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text.strip()
+
+
+def to_document(
+    rec: SourceRecord, corpus: str, shard: str, source: str, lang_id_chars: int
+) -> Document:
+    """Normalise one record into a Document."""
+    text = normalise_text(rec.text)
+    metadata = rec.metadata
+    timestamp = to_utc(rec.timestamp)
+    if timestamp is None and rec.timestamp not in (None, ""):
+        metadata = {**metadata, "timestamp_raw": rec.timestamp}  # kept, never lost
+    return Document(
+        doc_id=make_doc_id(rec.source_id, source, rec.ordinal),
+        corpus=corpus,
+        shard=shard,
+        source_id=rec.source_id,
+        url=rec.url,
+        domain=domain_of(rec.url),
+        timestamp=timestamp,
+        language=detect_language(text[:lang_id_chars], rec.language),
+        text=text,
+        n_chars=len(text),
+        n_words=len(text.split()),
+        text_hash=text_hash(text),
+        metadata=orjson.dumps(
+            metadata, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        ).decode(),
+    )

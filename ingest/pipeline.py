@@ -1,0 +1,413 @@
+"""The shard pipeline: plan source tasks, run each (read -> normalise -> write), publish.
+
+`plan_sources` turns command-line sources into `SourceTask`s. `run_source` is the pure unit
+of work an executor runs (in this process, a process pool or a Ray cluster): it reads one
+source, cuts it into shards of at most `shard_docs` records, writes each shard's documents
+and quarantine to Parquet and records the shard in the manifest. A shard already done with
+the same input fingerprint is skipped, so a rerun after a crash finishes the job without
+duplicates. `ingest` drives a whole run under the corpus's writer lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from corpuscope.ingest.normalise import to_document
+from corpuscope.ingest.readers import Skipped, SourceRefused, detect_format, read_source
+
+from corpuscope.config import Settings
+from corpuscope.models import (
+    DOCUMENT_SCHEMA,
+    QUARANTINE_SCHEMA,
+    Document,
+    IngestSummary,
+    Quarantined,
+    Shard,
+    ShardFailure,
+    ShardResult,
+    SourceRecord,
+    SourceTask,
+)
+from corpuscope.store import CorpusStore, Store, publish_bytes
+
+_FINGERPRINT_SAMPLE = 1 << 20
+_DICT_COLUMNS = ["corpus", "shard", "domain", "language"]
+
+
+# -- planning ----------------------------------------------------------------------------------
+def _file_fingerprint(path: Path) -> str:
+    """Size plus the first and last MiB: cheap, and changes when the input does."""
+    h = hashlib.blake2b(digest_size=16)
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(_FINGERPRINT_SAMPLE))
+        if size > 2 * _FINGERPRINT_SAMPLE:
+            f.seek(size - _FINGERPRINT_SAMPLE)
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def _folder_fingerprint(files: list[Path], root: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(root).as_posix()}\x00{st.st_size}\x00{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _task_fingerprint(content: str, fmt: str, shard_docs: int, options: dict[str, Any]) -> str:
+    """The input's fingerprint together with everything that shapes its shards."""
+    key = orjson.dumps([content, fmt, shard_docs, options], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def _task(
+    corpus: str,
+    source: str,
+    path: Path,
+    fmt: str,
+    content_fp: str,
+    size: int,
+    settings: Settings,
+    options: dict[str, Any],
+) -> SourceTask:
+    return SourceTask(
+        corpus=corpus,
+        source=source,
+        location=str(path),
+        format=fmt,
+        fingerprint=_task_fingerprint(content_fp, fmt, settings.shard_docs, options),
+        shard_docs=settings.shard_docs,
+        size_bytes=size,
+        options=options,
+    )
+
+
+def plan_sources(
+    sources: Iterable[str | Path],
+    corpus: str,
+    settings: Settings,
+    fmt: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> tuple[list[SourceTask], list[dict[str, str]]]:
+    """Tasks for the given files and folders, and the files of folders that were ignored.
+
+    A file named on the command line that cannot be read raises `SourceRefused`; inside a
+    folder, files of no known format are ignored and reported.
+    """
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    tasks: list[SourceTask] = []
+    ignored: list[dict[str, str]] = []
+    for arg in sources:
+        path = Path(arg)
+        if not path.exists():
+            raise SourceRefused(f"{path}: no such file or folder")
+        if path.is_file():
+            f = fmt or detect_format(path)
+            tasks.append(
+                _task(
+                    corpus,
+                    path.name,
+                    path,
+                    f,
+                    _file_fingerprint(path),
+                    path.stat().st_size,
+                    settings,
+                    options,
+                )
+            )
+            continue
+        txt_folders: dict[Path, list[Path]] = {}
+        for p in sorted(path.rglob("*")):
+            if not p.is_file() or p.name.startswith("."):
+                continue
+            rel = f"{path.name}/{p.relative_to(path).as_posix()}"
+            if p.suffix == ".txt" and fmt in (None, "owt"):
+                txt_folders.setdefault(p.parent, []).append(p)
+                continue
+            try:
+                f = fmt or detect_format(p)
+            except SourceRefused as exc:
+                ignored.append({"source": rel, "reason": str(exc)})
+                continue
+            tasks.append(
+                _task(corpus, rel, p, f, _file_fingerprint(p), p.stat().st_size, settings, options)
+            )
+        for folder, files in sorted(txt_folders.items()):
+            rel = f"{path.name}/{folder.relative_to(path).as_posix()}".rstrip("/.")
+            tasks.append(
+                _task(
+                    corpus,
+                    rel,
+                    folder,
+                    "owt",
+                    _folder_fingerprint(files, folder),
+                    sum(p.stat().st_size for p in files),
+                    settings,
+                    options,
+                )
+            )
+    return tasks, ignored
+
+
+def plan_hf(
+    corpus: str,
+    settings: Settings,
+    name: str,
+    config: str | None = None,
+    split: str = "train",
+    streaming: bool = True,
+    limit: int | None = None,
+    data_files: list[str] | None = None,
+    revision: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> SourceTask:
+    """A task for a Hugging Face dataset (hub name, or a builder such as `json` + data_files)."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    files = [str(Path(f).resolve()) for f in data_files or []]
+    spec = {
+        "name": name,
+        "config": config,
+        "split": split,
+        "streaming": streaming,
+        "limit": limit,
+        "data_files": files or None,
+        "revision": revision,
+    }
+    content = orjson.dumps(
+        [spec, [_file_fingerprint(Path(f)) for f in files]], option=orjson.OPT_SORT_KEYS
+    ).decode()
+    source = "hf:" + "/".join(x for x in (name, config, split) if x)
+    if files:
+        source += ":" + ",".join(Path(f).name for f in files)
+    return SourceTask(
+        corpus=corpus,
+        source=source,
+        location=orjson.dumps(spec).decode(),
+        format="hf",
+        fingerprint=_task_fingerprint(content, "hf", settings.shard_docs, options),
+        shard_docs=settings.shard_docs,
+        size_bytes=sum(Path(f).stat().st_size for f in files),
+        options=options,
+    )
+
+
+# -- the unit of work --------------------------------------------------------------------------
+def shard_id(task: SourceTask, part: int) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", task.source).strip("_")[-80:]
+    return f"{slug}-{task.fingerprint[:10]}-{part:05d}"
+
+
+def _parquet_bytes(table: pa.Table, compression: str, dictionary: list[str] | bool) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        compression=None if compression == "none" else compression,
+        use_dictionary=dictionary,
+        row_group_size=4096,
+    )
+    return sink.getvalue().to_pybytes()
+
+
+def documents_table(docs: list[Document]) -> pa.Table:
+    """Documents as an Arrow table with the explicit DOCUMENT_SCHEMA."""
+    return pa.Table.from_pydict(
+        {name: [getattr(d, name) for d in docs] for name in DOCUMENT_SCHEMA.names},
+        schema=DOCUMENT_SCHEMA,
+    )
+
+
+class _ShardWriter:
+    """Accumulates one shard's documents and quarantined records, then publishes them."""
+
+    def __init__(self, task: SourceTask, store: CorpusStore, settings: Settings, part: int):
+        self.task, self.store, self.settings, self.part = task, store, settings, part
+        self.id = shard_id(task, part)
+        self.first_ordinal = part * task.shard_docs
+        self.docs: list[Document] = []
+        self.quarantined: list[Quarantined] = []
+        self.skipped = 0
+        self.records = 0
+
+    def add(self, item: SourceRecord | Quarantined) -> None:
+        self.records += 1
+        if isinstance(item, Quarantined):
+            self.quarantined.append(item)
+        else:
+            self.docs.append(
+                to_document(
+                    item, self.task.corpus, self.id, self.task.source, self.settings.lang_id_chars
+                )
+            )
+
+    def _shard(self, **kw: Any) -> Shard:
+        base = dict(
+            shard_id=self.id,
+            source=self.task.source,
+            fingerprint=self.task.fingerprint,
+            part=self.part,
+            first_ordinal=self.first_ordinal,
+            records=self.records,
+            documents=len(self.docs),
+            quarantined=len(self.quarantined),
+            skipped=self.skipped,
+            text_bytes=sum(len(d.text.encode()) for d in self.docs),
+            parquet=None,
+            parquet_bytes=0,
+            sha256=None,
+        )
+        base.update(kw)
+        return Shard(**base)
+
+    def publish(self) -> Shard:
+        """Quarantine file, then the shard file, then the manifest entry (last)."""
+        c = self.settings.parquet_compression
+        q_path = self.store.quarantine_dir / f"{self.id}.parquet"
+        if self.quarantined:
+            q = pa.Table.from_pydict(
+                {
+                    "corpus": [self.task.corpus] * len(self.quarantined),
+                    "shard": [self.id] * len(self.quarantined),
+                    "source": [self.task.source] * len(self.quarantined),
+                    "ordinal": [r.ordinal for r in self.quarantined],
+                    "reason": [r.reason for r in self.quarantined],
+                    "raw": [r.raw for r in self.quarantined],
+                },
+                schema=QUARANTINE_SCHEMA,
+            )
+            publish_bytes(q_path, _parquet_bytes(q, c, False))
+        elif q_path.exists():
+            q_path.unlink()
+        data = _parquet_bytes(documents_table(self.docs), c, _DICT_COLUMNS)
+        rel = f"shards/{self.id}.parquet"
+        publish_bytes(self.store.root / rel, data)
+        shard = self._shard(
+            parquet=rel, parquet_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+        )
+        self.store.record([shard])
+        return shard
+
+    def fail(self, error: str) -> Shard:
+        shard = self._shard(status="failed", error=error)
+        self.store.record([shard])
+        return shard
+
+
+def run_source(
+    task: SourceTask, data_root: str, settings: Settings, force: bool = False
+) -> list[ShardResult]:
+    """Ingest one source: a ShardResult per shard (written, skipped or failed)."""
+    store = Store(data_root).corpus(task.corpus)
+    done = (
+        set()
+        if force
+        else {
+            s.shard_id
+            for s in store.manifest().shards.values()
+            if s.status == "done" and s.fingerprint == task.fingerprint
+        }
+    )
+    results: list[ShardResult] = []
+    writer = _ShardWriter(task, store, settings, 0)
+
+    def finish(w: _ShardWriter) -> None:
+        if w.id in done:
+            results.append(ShardResult("skipped", store.manifest().shards.get(w.id), task.source))
+        else:
+            results.append(ShardResult("written", w.publish(), task.source))
+
+    try:
+        for item in read_source(task, settings.max_doc_bytes):
+            if isinstance(item, Skipped):
+                writer.skipped += 1
+                continue
+            part = item.ordinal // task.shard_docs
+            if part != writer.part:
+                finish(writer)
+                writer = _ShardWriter(task, store, settings, part)
+            if writer.id in done:
+                writer.records += 1  # already published: read past it without normalising
+                continue
+            writer.add(item)
+        finish(writer)
+    except (ShardFailure, SourceRefused) as exc:
+        results.append(ShardResult("failed", writer.fail(str(exc)), task.source, str(exc)))
+    except Exception as exc:  # a bug or a resource error: fail this shard, keep the others going
+        msg = f"{task.source}: unexpected {type(exc).__name__}: {exc}"
+        results.append(ShardResult("failed", writer.fail(msg), task.source, msg))
+        if os.environ.get("CORPUSCOPE_DEBUG"):
+            traceback.print_exc()
+    return results
+
+
+# -- a whole run -------------------------------------------------------------------------------
+def ingest(
+    store: Store,
+    corpus: str,
+    tasks: list[SourceTask],
+    settings: Settings,
+    executor: Any,
+    force: bool = False,
+    on_progress: Callable[[SourceTask, list[ShardResult]], None] | None = None,
+    ignored: list[dict[str, str]] | None = None,
+) -> IngestSummary:
+    """Run every task under the corpus's writer lock and sum up what happened."""
+    cs = store.corpus(corpus)
+    summary = IngestSummary(corpus=corpus, ignored=list(ignored or []))
+    reasons: Counter[str] = Counter()
+    started = time.perf_counter()
+    with cs.write_lock(settings.lock_timeout):
+        for task in tasks:
+            cs.forget_source(task.source, task.fingerprint)
+        for task, results in executor.run(tasks, str(store.root), settings, force):
+            summary.input_bytes += task.size_bytes
+            for r in results:
+                _tally(summary, r)
+                if r.outcome == "written" and r.shard and r.shard.quarantined:
+                    reasons.update(_quarantine_reasons(cs, r.shard.shard_id))
+            if on_progress:
+                on_progress(task, results)
+    summary.seconds = time.perf_counter() - started
+    summary.quarantine_reasons = dict(reasons.most_common())
+    return summary
+
+
+def _tally(summary: IngestSummary, r: ShardResult) -> None:
+    if r.outcome == "skipped":
+        summary.shards_skipped += 1
+        return
+    s = r.shard
+    if r.outcome == "failed":
+        summary.shards_failed += 1
+        summary.failures.append(
+            {"source": r.source, "shard": s.shard_id if s else "", "error": r.error or ""}
+        )
+        return
+    summary.shards_done += 1
+    summary.records_read += s.records
+    summary.documents_written += s.documents
+    summary.quarantined += s.quarantined
+    summary.skipped_records += s.skipped
+    summary.text_bytes += s.text_bytes
+    summary.parquet_bytes += s.parquet_bytes
+
+
+def _quarantine_reasons(cs: CorpusStore, shard: str) -> Counter[str]:
+    """Reasons, cut before any detail that varies record by record."""
+    table = pq.read_table(cs.quarantine_dir / f"{shard}.parquet", columns=["reason"])
+    return Counter(
+        re.split(r"[:(]", r, maxsplit=1)[0].strip() for r in table.column("reason").to_pylist()
+    )

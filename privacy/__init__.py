@@ -1,0 +1,1 @@
+"""corpuscope.privacy — see DESIGN.md; built in a later issue."""

@@ -1,0 +1,1 @@
+"""corpuscope.ui — see DESIGN.md; built in a later issue."""
