@@ -21,6 +21,7 @@ import pycld2
 
 from corpuscope.models import Document, SourceRecord, make_doc_id, text_hash
 
+_HOST = re.compile(r"^[a-z0-9_.\-\[\]:]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -28,8 +29,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 def _extractor():
     import tldextract
 
-    # suffix_list_urls=() : use the snapshot bundled in the package, never the network.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # suffix_list_urls=(): the snapshot bundled in the package, never the network. Private
+    # suffixes count, so each site on blogspot.com or github.io is a domain of its own.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
 
 
 @lru_cache(maxsize=200_000)
@@ -38,7 +42,10 @@ def domain_of_host(host: str) -> str | None:
     if not host:
         return None
     parts = _extractor()(host)
-    registered = getattr(parts, "top_domain_under_public_suffix", None) or parts.registered_domain
+    if hasattr(parts, "top_domain_under_public_suffix"):
+        registered = parts.top_domain_under_public_suffix
+    else:  # tldextract < 5.3
+        registered = parts.registered_domain
     return registered or host  # IP addresses and hosts with no public suffix stay as they are
 
 
@@ -51,7 +58,7 @@ def domain_of(url: str | None) -> str | None:
         host = (parts.hostname or "").rstrip(".")
     except ValueError:
         return None
-    return domain_of_host(host)
+    return domain_of_host(host) if _HOST.match(host) else None
 
 
 def to_utc(value: Any) -> datetime | None:

@@ -131,6 +131,43 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
+class _ZstdReader(io.RawIOBase):
+    """Zstandard frames one after another; raises EOFError when the input ends mid-frame
+    (zstandard's own stream reader returns a short read instead)."""
+
+    def __init__(self, f: BinaryIO):
+        import zstandard
+
+        self._f = f
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            chunk = self._f.read(1 << 20)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended in the middle of a frame")
+                return 0
+            while chunk:
+                self._in_frame = True
+                self._buf += self._obj.decompress(chunk)
+                if not self._obj.eof:
+                    break
+                chunk = self._obj.unused_data
+                self._obj = self._dctx.decompressobj()
+                self._in_frame = False
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
 def _magic(path: Path) -> bytes:
     with open(path, "rb") as f:
         return f.read(6)
@@ -144,11 +181,7 @@ def open_decompressed(path: Path) -> tuple[BinaryIO, _CountingFile]:
     if magic[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=buffered), raw  # type: ignore[return-value]
     if magic[:4] == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
-        reader = dctx.stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader, 1 << 20), raw  # type: ignore[arg-type]
+        return io.BufferedReader(_ZstdReader(buffered), 1 << 20), raw  # type: ignore[return-value]
     if magic[:6] == b"\xfd7zXZ\x00":
         return lzma.LZMAFile(buffered), raw  # type: ignore[return-value]
     return buffered, raw  # type: ignore[return-value]
@@ -340,12 +373,12 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 reason = "invalid UTF-8" if "utf-8" in str(exc).lower() else f"bad JSON: {exc}"
-                yield Quarantined(ordinal, reason, line)
+                yield Quarantined(ordinal, reason, line.rstrip(b"\r\n"))
                 ordinal += 1
                 continue
             rec = fields.to_record(obj, ordinal)
             if isinstance(rec, Quarantined):
-                rec.raw = line
+                rec.raw = line.rstrip(b"\r\n")
             yield rec
             ordinal += 1
 
@@ -535,5 +568,5 @@ def _tar_members(
                 if data[:6] == b"\xfd7zXZ\x00":
                     inner = lzma.LZMAFile(inner)  # type: ignore[assignment]  # noqa: SIM115
                 elif data[:2] == b"\x1f\x8b":
-                    inner = gzip.GzipFile(fileobj=inner)  # type: ignore[assignment]  # noqa: SIM115
+                    inner = gzip.GzipFile(fileobj=inner)  # type: ignore[assignment]
                 yield from _tar_members(inner, counter, max_doc_bytes)

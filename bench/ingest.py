@@ -1,0 +1,327 @@
+"""Ingest throughput and memory benchmark: corpuscope against a plain pyarrow baseline.
+
+Run it from the repository root (it takes a few minutes on a 2-core machine):
+
+    .venv/bin/python bench/ingest.py                      # 200 MB corpus, 3 repeats
+    .venv/bin/python bench/ingest.py --mb 400 --repeat 5 --out bench/out/ingest-400.json
+
+Target: corpuscope at 2 workers >= 0.5 x the pyarrow baseline, and peak memory flat when the
+corpus doubles.
+
+What it does:
+
+1. Builds a corpus of `--mb` MB of uncompressed JSON lines in the C4 layout
+   (`{"url", "text", "timestamp"}`, about 8 KB of text per document), split into `--files`
+   files. The text is *resampled from the sentences of the real samples* in `samples/`
+   (C4/RedPajama and Common Crawl/Dolma), with their real URLs and timestamps, under a fixed
+   seed; it is built once under `--workdir` and reused.
+2. Baseline (the I/O limit): `pyarrow.json.read_json` + `pyarrow.parquet.write_table`
+   (zstd, the codec corpuscope writes by default) on each file, with no processing.
+3. `corpuscope ingest ... --json --quiet` as a subprocess, into a fresh data dir each time:
+   local executor with 1 and 2 workers, and the Ray executor with 2 workers. Wall time of the
+   whole command (start-up included) and peak RSS of its process tree (psutil, every 50 ms;
+   the RSS of all processes is summed, so pages shared between them count more than once).
+4. Memory flatness: the 2-worker local ingest again on the first half of the files; the
+   ratio of peak RSS at full size to half size should be about 1.0.
+
+Every timing is repeated `--repeat` times (round robin, to spread the machine's noise) and
+the medians are reported. MB/s is uncompressed input MB (10^6 bytes) per wall second. The
+results go to `--out` as JSON (bench/out/ is ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+import pyarrow as pa
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+C4_SAMPLE = SAMPLES / "c4" / "c4-en-sample-449.jsonl.gz"  # RedPajama layout
+DOLMA_SAMPLE = SAMPLES / "commoncrawl" / "cc-main-2019-30-dolma-697.jsonl.gz"  # Dolma layout
+SEED = 20240601
+DOC_BYTES = (6_000, 10_000)  # text bytes per document: uniform, so about 8 KB on average
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+POLL_S = 0.05
+
+
+# -- the corpus ----------------------------------------------------------------------------------
+def _load_samples() -> tuple[list[str], list[tuple[str, str]]]:
+    """Sentences of the real samples, and their real (url, timestamp) pairs."""
+    sentences: list[str] = []
+    origins: list[tuple[str, str]] = []
+    for path in (C4_SAMPLE, DOLMA_SAMPLE):
+        with gzip.open(path, "rb") as f:
+            for line in f:
+                rec = orjson.loads(line)
+                sentences += [s.strip() for s in SENTENCE.split(rec["text"]) if len(s.strip()) > 20]
+                if "meta" in rec:  # RedPajama C4: text, meta (a JSON string) {url, timestamp}
+                    meta = rec["meta"]
+                    meta = orjson.loads(meta) if isinstance(meta, str) else meta
+                    url, ts = meta.get("url"), meta.get("timestamp")
+                else:  # Dolma: id, text, created, metadata{warc_url, url, warc_date, ...}
+                    meta = rec.get("metadata", {})
+                    url = meta.get("warc_url") or meta.get("url")
+                    ts = meta.get("warc_date") or rec.get("created")
+                if url and ts:
+                    origins.append((url, ts))
+    return sentences, origins
+
+
+def build_corpus(workdir: Path, mb: int, n_files: int) -> list[Path]:
+    """`mb` MB of C4-layout JSON lines in `n_files` files, resampled from the real samples."""
+    folder = workdir / f"corpus-{mb}mb-{n_files}files-seed{SEED}"
+    files = [folder / f"c4-resampled-{i:02d}-of-{n_files:02d}.jsonl" for i in range(n_files)]
+    if (folder / "DONE").exists() and all(p.exists() for p in files):
+        print(f"corpus: reusing {folder}")
+        return files
+    print(
+        f"corpus: building {mb} MB of C4-layout JSON lines in {n_files} files under {folder},\n"
+        f"        RESAMPLED from the sentences of the real samples {C4_SAMPLE.name} and "
+        f"{DOLMA_SAMPLE.name}\n        (real URLs and timestamps, seed {SEED})"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sentences, origins = _load_samples()
+    sizes = [len(s.encode()) for s in sentences]
+    rng = random.Random(SEED)
+    per_file = mb * 1_000_000 // n_files
+    docs = 0
+    for path in files:
+        written = 0
+        with open(path, "wb") as f:
+            while written < per_file:
+                target = rng.randint(*DOC_BYTES)
+                parts: list[str] = []
+                size = 0
+                while size < target:
+                    i = rng.randrange(len(sentences))
+                    parts.append(sentences[i])
+                    parts.append("\n\n" if rng.random() < 0.15 else " ")
+                    size += sizes[i] + 1
+                url, ts = rng.choice(origins)
+                line = orjson.dumps({"url": url, "text": "".join(parts[:-1]), "timestamp": ts})
+                f.write(line + b"\n")
+                written += len(line) + 1
+                docs += 1
+    (folder / "DONE").write_text(json.dumps({"mb": mb, "files": n_files, "docs": docs}))
+    print(f"corpus: {docs} documents, {sum(p.stat().st_size for p in files) / 1e6:.1f} MB")
+    return files
+
+
+# -- measuring -------------------------------------------------------------------------------
+def run_baseline(files: list[Path], out_dir: Path) -> float:
+    """Seconds to read every file with pyarrow and write it back as Parquet, no processing."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    for path in files:
+        table: pa.Table = pa_json.read_json(path)
+        pq.write_table(table, out_dir / f"{path.stem}.parquet", compression="zstd")
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out_dir)
+    return seconds
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total
+
+
+def run_corpuscope(
+    files: list[Path], data_dir: Path, executor: str, workers: int
+) -> tuple[float, int, dict]:
+    """(wall seconds, peak RSS bytes of the process tree, the --json summary) of one ingest."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    cli = Path(sys.executable).with_name("corpuscope")
+    cmd = [
+        str(cli if cli.exists() else "corpuscope"),
+        "ingest",
+        *map(str, files),
+        "--corpus",
+        "bench",
+        "--data-dir",
+        str(data_dir / "data"),
+        "--workers",
+        str(workers),
+        "--executor",
+        executor,
+        "--json",
+        "--quiet",
+    ]
+    out_path, err_path = data_dir / "stdout.json", data_dir / "stderr.txt"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        started = time.perf_counter()
+        popen = subprocess.Popen(cmd, stdout=out, stderr=err)
+        proc = psutil.Process(popen.pid)
+        peak = 0
+        while popen.poll() is None:
+            peak = max(peak, _tree_rss(proc))
+            time.sleep(POLL_S)
+        seconds = time.perf_counter() - started
+    if popen.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {popen.returncode}:\n{err_path.read_text()[-3000:]}"
+        )
+    summary = json.loads(out_path.read_text())
+    shutil.rmtree(data_dir)
+    return seconds, peak, summary
+
+
+# -- the run -------------------------------------------------------------------------------------
+CONFIGS = {  # name: (executor, workers, which files)
+    "corpuscope local 1 worker": ("local", 1, "full"),
+    "corpuscope local 2 workers": ("local", 2, "full"),
+    "corpuscope ray 2 workers": ("ray", 2, "full"),
+    "corpuscope local 2 workers, half corpus": ("local", 2, "half"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=int, default=200, help="corpus size in MB (default 200)")
+    parser.add_argument("--files", type=int, default=8, help="files to split it into")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "corpuscope-bench"
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "ingest.json")
+    args = parser.parse_args()
+
+    files = build_corpus(args.workdir, args.mb, args.files)
+    sets = {"full": files, "half": files[: len(files) // 2]}
+    size = {k: sum(p.stat().st_size for p in v) for k, v in sets.items()}
+
+    baseline_s: list[float] = []
+    runs: dict[str, list[tuple[float, int, dict]]] = {name: [] for name in CONFIGS}
+    for i in range(args.repeat):
+        print(f"\nrepeat {i + 1}/{args.repeat}")
+        baseline_s.append(run_baseline(files, args.workdir / "baseline-out"))
+        print(f"  pyarrow baseline: {baseline_s[-1]:.1f} s")
+        for name, (executor, workers, which) in CONFIGS.items():
+            seconds, peak, summary = run_corpuscope(
+                sets[which], args.workdir / "run", executor, workers
+            )
+            runs[name].append((seconds, peak, summary))
+            print(
+                f"  {name}: {seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB, "
+                f"{summary['documents_written']} docs"
+            )
+
+    base_s = statistics.median(baseline_s)
+    base_mbps = size["full"] / 1e6 / base_s
+    rows = [
+        {
+            "name": "pyarrow baseline (read_json + write_table)",
+            "input_mb": round(size["full"] / 1e6, 1),
+            "seconds": round(base_s, 2),
+            "mb_per_s": round(base_mbps, 2),
+            "docs_per_s": None,
+            "vs_baseline": 1.0,
+            "peak_rss_mb": None,
+            "all_seconds": [round(s, 2) for s in baseline_s],
+        }
+    ]
+    for name, results in runs.items():
+        which = CONFIGS[name][2]
+        seconds = statistics.median(r[0] for r in results)
+        docs = results[0][2]["documents_written"]
+        mbps = size[which] / 1e6 / seconds
+        rows.append(
+            {
+                "name": name,
+                "input_mb": round(size[which] / 1e6, 1),
+                "seconds": round(seconds, 2),
+                "mb_per_s": round(mbps, 2),
+                "docs_per_s": round(docs / seconds, 1),
+                "vs_baseline": round(mbps / base_mbps, 3),
+                "peak_rss_mb": round(statistics.median(r[1] for r in results) / 1e6, 1),
+                "documents": docs,
+                "quarantined": results[0][2]["quarantined"],
+                "all_seconds": [round(r[0], 2) for r in results],
+                "all_peak_rss_mb": [round(r[1] / 1e6, 1) for r in results],
+                "internal_seconds": [round(r[2]["seconds"], 2) for r in results],
+            }
+        )
+    by_name = {r["name"]: r for r in rows}
+    rss_full = by_name["corpuscope local 2 workers"]["peak_rss_mb"]
+    rss_half = by_name["corpuscope local 2 workers, half corpus"]["peak_rss_mb"]
+    ratio_2w = by_name["corpuscope local 2 workers"]["vs_baseline"]
+    verdict = {
+        "throughput_2_workers_vs_baseline": ratio_2w,
+        "throughput_target_met": ratio_2w >= 0.5,
+        "peak_rss_mb_half": rss_half,
+        "peak_rss_mb_full": rss_full,
+        "peak_rss_full_over_half": round(rss_full / rss_half, 3),
+    }
+
+    print(f"\nResults: median of {args.repeat}; corpus resampled from real samples")
+    print(f"{'':44} {'MB':>6} {'s':>7} {'MB/s':>7} {'docs/s':>8} {'x base':>7} {'RSS MB':>7}")
+    for r in rows:
+        docs_s = f"{r['docs_per_s']:.0f}" if r["docs_per_s"] else "-"
+        rss = f"{r['peak_rss_mb']:.0f}" if r["peak_rss_mb"] else "-"
+        print(
+            f"{r['name']:44} {r['input_mb']:6.0f} {r['seconds']:7.2f} {r['mb_per_s']:7.2f} "
+            f"{docs_s:>8} {r['vs_baseline']:7.3f} {rss:>7}"
+        )
+    print(
+        f"\ntarget 1: corpuscope at 2 workers >= 0.5 x baseline: {ratio_2w:.3f} x -> "
+        f"{'met' if verdict['throughput_target_met'] else 'NOT met'}"
+    )
+    print(
+        f"target 2: peak RSS flat when the corpus doubles: {rss_half:.0f} MB at "
+        f"{size['half'] / 1e6:.0f} MB, {rss_full:.0f} MB at {size['full'] / 1e6:.0f} MB "
+        f"(ratio {verdict['peak_rss_full_over_half']:.2f})"
+    )
+
+    report = {
+        "corpus": {
+            "description": "C4-layout JSON lines resampled (by sentence) from the real samples "
+            f"{C4_SAMPLE.name} and {DOLMA_SAMPLE.name}, with their real URLs and timestamps",
+            "seed": SEED,
+            "files": [str(p) for p in files],
+            "bytes_full": size["full"],
+            "bytes_half": size["half"],
+        },
+        "repeat": args.repeat,
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "python": platform.python_version(),
+            "pyarrow": pa.__version__,
+        },
+        "results": rows,
+        "verdict": verdict,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

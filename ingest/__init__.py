@@ -1,0 +1,1 @@
+"""Ingestion: readers, normalisation, the shard pipeline and its executors."""

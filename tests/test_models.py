@@ -1,0 +1,88 @@
+"""Round-trip properties of the data model, the Parquet schema and the JSON-lines reader."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from corpuscope.ingest.normalise import normalise_text, to_document
+from corpuscope.ingest.pipeline import documents_table, plan_sources
+from corpuscope.ingest.readers import read_source
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corpuscope.config import Settings
+from corpuscope.models import DOCUMENT_SCHEMA, Document, SourceRecord, make_doc_id
+
+texts = st.text(min_size=1, max_size=300).filter(lambda t: t.strip())
+urls = st.one_of(
+    st.none(),
+    st.from_regex(r"https?://[a-z]{1,10}\.(com|org|co\.uk)/[a-z0-9/]{0,20}", fullmatch=True),
+)
+stamps = st.one_of(
+    st.none(),
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+)
+
+records = st.builds(
+    lambda text, url, ts, sid, extra: {
+        "text": text,
+        "url": url,
+        "timestamp": ts.isoformat() if ts else None,
+        **({"id": sid} if sid else {}),
+        "extra": extra,
+    },
+    texts,
+    urls,
+    stamps,
+    st.one_of(st.none(), st.text(alphabet="abcdef0123456789", min_size=1, max_size=12)),
+    st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=10), max_size=3),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(records, min_size=1, max_size=20))
+def test_jsonl_reader_round_trip(tmp_path_factory, objs):
+    path = Path(tmp_path_factory.mktemp("rt")) / "x.jsonl"
+    path.write_bytes(b"".join(json.dumps(o).encode() + b"\n" for o in objs))
+    (task,), _ = plan_sources([path], "t", Settings())
+    recs = list(read_source(task, Settings().max_doc_bytes))
+    assert len(recs) == len(objs)
+    for rec, obj in zip(recs, objs, strict=True):
+        assert isinstance(rec, SourceRecord)
+        assert rec.text == obj["text"] and rec.url == obj["url"]
+        assert rec.source_id == obj.get("id")
+        assert rec.metadata["extra"] == obj["extra"]  # nothing dropped
+        doc = to_document(rec, "t", "s", task.source, 2000)
+        assert doc.text == normalise_text(obj["text"])
+        if obj["timestamp"]:
+            assert doc.timestamp == datetime.fromisoformat(obj["timestamp"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(texts, urls, stamps), min_size=1, max_size=15))
+def test_parquet_schema_round_trip(rows):
+    docs = [
+        to_document(SourceRecord(i, t, url=u, timestamp=ts), "c", "s", "src", 2000)
+        for i, (t, u, ts) in enumerate(rows)
+    ]
+    sink = pa.BufferOutputStream()
+    pq.write_table(documents_table(docs), sink)
+    table = pq.read_table(pa.BufferReader(sink.getvalue()))
+    assert table.schema.equals(DOCUMENT_SCHEMA)
+    back = [Document(**row) for row in table.to_pylist()]
+    assert back == docs
+
+
+def test_doc_id_rules():
+    assert make_doc_id("abc", "f1", 0) == make_doc_id("abc", "f2", 9)  # the source's own id wins
+    assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f1", 1)
+    assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f2", 0)
+    assert len(make_doc_id(None, "f", 0)) == 32
