@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     workers: int = Field(2, ge=1, description="Worker processes of the local executor.")
     lang_id_chars: int = Field(
-        2000, ge=100, description="Characters of a document's start used to identify its language."
+        1000, ge=100, description="Characters of a document's start used to identify its language."
     )
     parquet_compression: str = Field(
         "zstd", description="Parquet codec for shards (zstd, snappy, gzip, none)."

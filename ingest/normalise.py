@@ -1,6 +1,6 @@
 """Normalisation: a `SourceRecord` becomes a `Document`.
 
-Text: line endings to ``\\n``, Unicode NFC, surrounding white space stripped. Registered
+Text: line endings to ``\\n`` and surrounding white space stripped, otherwise verbatim. Registered
 domain from the URL with the public suffix list bundled in `tldextract` (no download), cached
 per host. Timestamps to UTC. Language with CLD2 (its model ships inside `pycld2`) on the first
 `lang_id_chars` characters. Word and character counts, and a hash for exact duplicates.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email.utils
 import re
-import unicodedata
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -105,10 +104,13 @@ def detect_language(text: str, declared: str | None = None) -> str:
 
 
 def normalise_text(text: str) -> str:
+    """Line endings to ``\\n`` and surrounding white space stripped; nothing else changes.
+
+    The text is otherwise kept as the corpus has it (no Unicode normalisation), so that
+    "is this exact text in the corpus?" is answered about the corpus, not about a rewrite.
+    """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
     return text.strip()
 
 
