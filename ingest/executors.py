@@ -46,15 +46,10 @@ class LocalExecutor:
             return
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported the pipeline: no per-worker
-        # import cost (about 0.7 s each), and no fork of this process's threads.
+        # import cost (about 1 s each; pyarrow imports pandas on its first conversion), and
+        # no fork of this process's threads. Modules that are not installed are skipped.
         ctx.set_forkserver_preload(
-            [
-                "corpuscope.ingest.pipeline",
-                "corpuscope.ingest.readers",
-                "tldextract",
-                "pycld2",
-                "fastwarc.warc",
-            ]
+            ["corpuscope.ingest.pipeline", "tldextract", "pycld2", "fastwarc.warc", "pandas"]
         )
         with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx) as pool:
             pending = {pool.submit(run_source, t, data_root, settings, force): t for t in tasks}

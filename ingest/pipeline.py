@@ -289,8 +289,6 @@ class _ShardWriter:
                 schema=QUARANTINE_SCHEMA,
             )
             publish_bytes(q_path, _parquet_bytes(q, c, False))
-        elif q_path.exists():
-            q_path.unlink()
         data = _parquet_bytes(documents_table(self.docs), c, _DICT_COLUMNS)
         rel = f"shards/{self.id}.parquet"
         publish_bytes(self.store.root / rel, data)
@@ -298,6 +296,8 @@ class _ShardWriter:
             parquet=rel, parquet_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
         )
         self.store.record([shard])
+        if not self.quarantined and q_path.exists():  # left by an earlier run of this shard
+            q_path.unlink()
         return shard
 
     def fail(self, error: str) -> Shard:
@@ -409,5 +409,6 @@ def _quarantine_reasons(cs: CorpusStore, shard: str) -> Counter[str]:
     """Reasons, cut before any detail that varies record by record."""
     table = pq.read_table(cs.quarantine_dir / f"{shard}.parquet", columns=["reason"])
     return Counter(
-        re.split(r"[:(]", r, maxsplit=1)[0].strip() for r in table.column("reason").to_pylist()
+        re.split(r"[:(]| at byte", r, maxsplit=1)[0].strip()
+        for r in table.column("reason").to_pylist()
     )

@@ -238,3 +238,63 @@ def test_xz_compressed_jsonl(tmp_path: Path):
     path = tmp_path / "c4.jsonl.xz"
     path.write_bytes(lzma.compress(gzip.decompress(C4_ORIG.read_bytes())))
     assert [r.text for r in records(path)] == [e["text"] for e in json_lines(C4_ORIG)]
+
+
+def _warc(records: list[tuple[str, str, bytes]]) -> bytes:
+    """A gzipped WARC, one gzip member per record: (WARC-Type, target URI, block)."""
+    out = b""
+    for i, (wtype, uri, block) in enumerate(records):
+        msg = "request" if wtype == "request" else "response"
+        head = (
+            f"WARC/1.0\r\nWARC-Type: {wtype}\r\n"
+            f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{i:012d}>\r\n"
+            f"WARC-Date: 2024-01-0{i + 1}T00:00:00Z\r\nWARC-Target-URI: {uri}\r\n"
+            f"Content-Type: application/http; msgtype={msg}\r\n"
+            f"Content-Length: {len(block)}\r\n\r\n"
+        ).encode()
+        out += gzip.compress(head + block + b"\r\n\r\n")
+    return out
+
+
+def test_warc_skips_and_counts_non_html_and_non_200(tmp_path: Path, cli, data_dir):
+    page = (
+        b"<html><body><article><p>"
+        + b"A real paragraph of text. " * 20
+        + b"</p></article></body></html>"
+    )
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(
+        _warc(
+            [
+                ("request", "https://a.example/", b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+                (
+                    "response",
+                    "https://a.example/",
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + page,
+                ),
+                (
+                    "response",
+                    "https://a.example/gone",
+                    b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n" + page,
+                ),
+                (
+                    "response",
+                    "https://a.example/x.png",
+                    b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n\x89PNG",
+                ),
+                (
+                    "response",
+                    "https://a.example/empty",
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html></html>",
+                ),
+            ]
+        )
+    )
+    summary = json.loads(cli("ingest", path, "--corpus", "w", "--json").stdout)
+    assert summary["documents_written"] == 1
+    assert summary["skipped_records"] == 2  # the 404 and the PNG
+    assert summary["quarantined"] == 1 and summary["quarantine_reasons"] == {"no text extracted": 1}
+    assert summary["records_read"] == summary["documents_written"] + summary["quarantined"]
+    (doc,) = documents(data_dir, "w").to_pylist()
+    assert doc["url"] == "https://a.example/" and "A real paragraph" in doc["text"]
+    assert doc["domain"] == "a.example" and doc["timestamp"].year == 2024
