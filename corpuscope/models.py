@@ -47,6 +47,20 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+#: Parquet schema of a shard's PII sidecar (DESIGN.md, "PII spans"). Raw values are never stored.
+PII_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("entity_type", pa.string(), nullable=False),
+        pa.field("score", pa.float32(), nullable=False),
+        pa.field("detector", pa.string(), nullable=False),
+        pa.field("value_hash", pa.string(), nullable=False),
+    ]
+)
+
+
 def make_doc_id(source_id: str | None, source: str, ordinal: int) -> str:
     """A stable document id: from the source's own id, else from source name and ordinal.
 
@@ -101,6 +115,23 @@ class Document:
     n_words: int
     text_hash: str
     metadata: str
+
+
+@dataclass(slots=True, frozen=True)
+class PiiSpan:
+    """A piece of personal data found in a document: character offsets into its text.
+
+    `value_hash` is a keyed hash of the normalised value, so identifiers can be looked up
+    without the value itself being stored anywhere.
+    """
+
+    doc_id: str
+    start: int
+    end: int
+    entity_type: str
+    score: float
+    detector: str
+    value_hash: str
 
 
 class ShardFailure(Exception):
