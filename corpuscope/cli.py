@@ -263,6 +263,101 @@ def _guarded(fn):
         raise typer.Exit(2) from None
 
 
+def run_scan(
+    settings: Settings,
+    corpus: str,
+    executor: str = "local",
+    ray_address: str | None = None,
+    force: bool = False,
+    quiet: bool = False,
+):
+    """Scan a corpus for personal data (shared by `scan` and `demo`)."""
+    from corpuscope.ingest.executors import make_executor
+    from corpuscope.privacy.scan import scan
+
+    store = Store(settings.data)
+    if corpus not in store.corpora():
+        raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
+    total = len(store.corpus(corpus).manifest().done())
+    with _progress(quiet) as progress:
+        bar = progress.add_task(f"scan {corpus}", total=None, docs=0, sources=f"0/{total}")
+        finished = 0
+
+        def on_progress(task) -> None:
+            nonlocal finished
+            finished += 1
+            progress.update(bar, advance=task.size_bytes, sources=f"{finished}/{total}")
+
+        return scan(
+            store,
+            corpus,
+            settings,
+            make_executor(executor, settings.workers, ray_address),
+            force=force,
+            on_progress=on_progress,
+        )
+
+
+def _print_scan(summary) -> None:
+    t = Table(title=f"PII scan: corpus {summary.corpus!r}", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    data = summary.to_json()
+    for key in (
+        "shards_scanned",
+        "shards_skipped",
+        "shards_failed",
+        "documents",
+        "documents_with_pii",
+        "spans",
+    ):
+        t.add_row(key.replace("_", " "), f"{data[key]:,}")
+    for entity, n in sorted(summary.by_entity.items()):
+        t.add_row(f"  {entity}", f"{n:,}")
+    t.add_row("MB/s", f"{data['mb_per_s']:.2f}")
+    t.add_row("NER model", summary.ner_model or "off")
+    out.print(t)
+    for lang, v in list(summary.by_language.items())[:10]:
+        spans = ", ".join(f"{k} {n}" for k, n in v["spans"].items()) or "none"
+        out.print(f"  {lang}: {v['documents']} docs, {v['documents_with_pii']} with PII ({spans})")
+    for f in summary.failures:
+        out.print(f"  [red]FAILED[/] {f['shard']}: {f['error']}")
+
+
+@app.command("scan")
+def scan_cmd(
+    corpus: Annotated[str, typer.Option(help="Corpus to scan.")] = ...,
+    ner: Annotated[
+        bool | None,
+        typer.Option(help="Also find PERSON and LOCATION with an installed spaCy model (slow)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 2).")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Address of an existing Ray cluster.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rescan shards that are already scanned.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Scan a corpus for personal data: e-mails, phones, IPs, cards, IBANs, SSNs, crypto
+    addresses and secret keys (Presidio's recognizers), names and places with --ner.
+
+    Writes a sidecar of spans per shard (offsets, entity, score, keyed hash of the value; never
+    the value itself). Scanned shards are skipped on a rerun; a new scanner version rescans.
+    """
+    settings = _settings(data_dir, workers=workers, ner=ner)
+    summary = _guarded(
+        lambda: run_scan(settings, corpus, executor, ray_address, force, quiet or as_json)
+    )
+    if as_json:
+        print(json.dumps(summary.to_json(), indent=1))
+    else:
+        _print_scan(summary)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
 @app.command("corpora")
 def corpora_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
@@ -334,22 +429,54 @@ def demo_cmd(
     if not root.is_dir():
         err.print(f"[red]error:[/] no samples folder at {root}; pass --samples PATH")
         raise typer.Exit(2)
-    summaries = []
+    summaries, scans = [], []
     for corpus, paths in DEMO_CORPORA.items():
-        summary = _guarded(
-            lambda c=corpus, p=paths: run_ingest(
-                settings, c, [str(root / x) for x in p], quiet=quiet or as_json
+        summaries.append(
+            _guarded(
+                lambda c=corpus, p=paths: run_ingest(
+                    settings, c, [str(root / x) for x in p], quiet=quiet or as_json
+                )
             )
         )
-        summaries.append(summary)
-        if not as_json:
-            _print_summary(summary)
+        scans.append(_guarded(lambda c=corpus: run_scan(settings, c, quiet=quiet or as_json)))
     if as_json:
-        print(json.dumps([s.to_json() for s in summaries], indent=1))
+        print(
+            json.dumps(
+                {"ingest": [s.to_json() for s in summaries], "scan": [s.to_json() for s in scans]},
+                indent=1,
+            )
+        )
     else:
-        corpora_cmd(as_json=False, data_dir=settings.data)
+        _print_demo(summaries, scans)
         out.print(f"data directory: {settings.data.resolve()}")
-    raise typer.Exit(0 if all(s.ok for s in summaries) else 1)
+    raise typer.Exit(0 if all(s.ok for s in [*summaries, *scans]) else 1)
+
+
+def _print_demo(summaries: list[IngestSummary], scans: list) -> None:
+    """One line per corpus: what was ingested and what personal data the scan found."""
+    from corpuscope.privacy.recognizers import LABELS
+
+    t = Table(title="corpuscope demo: the bundled real samples")
+    for col in ("corpus", "docs", "quarantined", "failed", "text MB", "with PII", "PII spans"):
+        t.add_column(col, justify="left" if col in ("corpus", "PII spans") else "right")
+    for s, sc in zip(summaries, scans, strict=True):
+        top = sorted(sc.by_entity.items(), key=lambda kv: -kv[1])[:4]
+        spans = " ".join(f"{LABELS.get(k, k)}{v}" for k, v in top)
+        t.add_row(
+            s.corpus,
+            f"{s.documents_written:,}",
+            f"{s.quarantined:,}",
+            f"{s.shards_failed + sc.shards_failed}",
+            f"{s.text_bytes / 1e6:.2f}",
+            f"{sc.documents_with_pii:,}",
+            spans or "-",
+        )
+    out.print(t)
+    for s in summaries:
+        for reason, n in s.quarantine_reasons.items():
+            out.print(f"  {s.corpus}: quarantined {n} ({reason})")
+        for f in s.failures:
+            out.print(f"  [red]FAILED[/] {s.corpus} {f['source']}: {f['error']}")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -37,6 +37,24 @@ class Settings(BaseSettings):
     parquet_compression: str = Field(
         "zstd", description="Parquet codec for shards (zstd, snappy, gzip, none)."
     )
+    phone_region: str = Field(
+        "US",
+        description="Region assumed for phone numbers written without a country code, when hashing.",
+    )
+    phone_regions: str = Field(
+        "US,GB,DE,FR,IL,IN,CA,BR",
+        description="Regions whose phone number formats the PII scan recognises (Presidio's default).",
+    )
+    ner: bool = Field(
+        False,
+        description="Run PERSON/LOCATION recognition with an installed spaCy model (slow: about 50 KB/s a core).",
+    )
+    ner_max_chars: int = Field(
+        100_000, ge=1000, description="Characters of a document that name recognition reads."
+    )
+    scan_batch_docs: int = Field(
+        512, ge=1, description="Documents the PII scan reads and detects in one batch."
+    )
     lock_timeout: float = Field(
         0.0,
         ge=0,

@@ -191,6 +191,43 @@ class ShardResult:
 
 
 @dataclass(slots=True)
+class ScanTask:
+    """A unit of PII-scan work: one published document shard."""
+
+    corpus: str
+    shard_id: str
+    parquet: str  # path relative to the corpus folder
+    sha256: str  # of the document shard: a changed shard is rescanned
+    size_bytes: int = 0
+
+
+@dataclass(slots=True)
+class PiiShard:
+    """A PII manifest entry: what the scan of one shard found (counts only, no values)."""
+
+    shard_id: str
+    source_sha256: str  # the document shard this sidecar belongs to
+    scanner: str  # scanner version: a new one rescans
+    path: str  # sidecar path relative to the corpus folder
+    sha256: str
+    documents: int
+    documents_with_pii: int
+    spans: int
+    text_bytes: int
+    by_entity: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, dict[str, int]] = field(default_factory=dict)  # lang -> counts
+    ner: str | None = None  # the NER model used, if any
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PiiShard:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(slots=True)
 class IngestSummary:
     """The end of an ingest run, printed as a table or as JSON."""
 

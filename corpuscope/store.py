@@ -5,6 +5,9 @@ Layout (DESIGN.md, "The data directory")::
     <data>/corpora/<corpus>/manifest.json       shards, their source, fingerprint, counts, sha256
     <data>/corpora/<corpus>/shards/*.parquet    documents
     <data>/corpora/<corpus>/quarantine/*.parquet  records that could not be read, with reasons
+    <data>/corpora/<corpus>/pii/*.parquet       PII span sidecars, one per shard
+    <data>/corpora/<corpus>/pii/manifest.json   which shards were scanned, by which scanner
+    <data>/secret.key                           the per-store key of identifier hashes
 
 Every file is published atomically: written to a temporary name in the same folder, fsynced,
 renamed, and the manifest is updated last. A reader lists shards from the manifest only, so
@@ -20,7 +23,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +116,8 @@ class CorpusStore:
         self.shards_dir = root / "shards"
         self.quarantine_dir = root / "quarantine"
         self.manifest_path = root / "manifest.json"
+        self.pii_dir = root / "pii"
+        self.pii_manifest_path = self.pii_dir / "manifest.json"
 
     # -- reading -------------------------------------------------------------------------
     def manifest(self) -> Manifest:
@@ -125,6 +130,21 @@ class CorpusStore:
             raise StoreError(f"cannot read {self.manifest_path}: {exc}") from exc
         shards = {s["shard_id"]: Shard.from_json(s) for s in data.get("shards", [])}
         return Manifest(self.name, shards, data.get("updated", 0.0))
+
+    def pii_manifest(self) -> dict[str, Any]:
+        """The PII scan's manifest: {"shards": {shard_id: entry}} (empty before a scan)."""
+        try:
+            return json.loads(self.pii_manifest_path.read_bytes())
+        except FileNotFoundError:
+            return {"shards": {}}
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {self.pii_manifest_path}: {exc}") from exc
+
+    def pii_paths(self) -> list[Path]:
+        """Sidecars of the scanned shards that are still in the corpus."""
+        live = set(self.manifest().shards)
+        entries = self.pii_manifest()["shards"]
+        return [self.root / e["path"] for k, e in sorted(entries.items()) if k in live]
 
     def shard_paths(self) -> list[Path]:
         """Parquet files of the published, done shards, in shard-id order."""
@@ -187,6 +207,18 @@ class CorpusStore:
                 m.shards[s.shard_id] = s
             m.updated = time.time()
             publish_bytes(self.manifest_path, json.dumps(m.to_json(), indent=1).encode())
+
+    def record_pii(self, entries: dict[str, dict[str, Any]], drop: Iterable[str] = ()) -> None:
+        """Publish PII manifest entries (replacing same shard ids), written last."""
+        with self._manifest_lock():
+            data = self.pii_manifest()
+            for shard_id in drop:
+                data["shards"].pop(shard_id, None)
+            data["shards"].update(entries)
+            data["updated"] = time.time()
+            publish_bytes(
+                self.pii_manifest_path, json.dumps(data, indent=1, sort_keys=True).encode()
+            )
 
     def forget_source(self, source: str, keep_fingerprint: str) -> list[Shard]:
         """Remove from the manifest the shards of `source` made from a different input."""

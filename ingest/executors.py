@@ -1,31 +1,38 @@
-"""Executors run `run_source` over tasks: in-process, a local process pool, or Ray.
+"""Executors run a unit of work over tasks: in-process, a local process pool, or Ray.
 
-Each yields ``(task, results)`` as tasks finish. The work is the same pure function of its
-input everywhere, so every executor writes byte-identical documents for the same input.
-Workers publish their own shards (the manifest has its own lock); the driver only sums up.
+`run(fn, tasks, *args)` yields ``(task, fn(task, *args))`` as tasks finish, or a `WorkerDied`
+in place of the result when the worker process itself died. The work (ingest's `run_source`,
+the PII scan's `scan_shard`) is a pure function of its input, so every executor writes
+byte-identical output for the same input. Workers publish their own shards (the manifests
+have their own lock); the driver only sums up.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
 
-from corpuscope.ingest.pipeline import run_source
+T = TypeVar("T")
+R = TypeVar("R")
 
-from corpuscope.config import Settings
-from corpuscope.models import ShardResult, SourceTask
+#: Imported once by the forkserver, so workers start with them loaded (missing ones skipped).
+_PRELOAD = [
+    "corpuscope.ingest.pipeline",
+    "corpuscope.privacy.scan",
+    "pycld2",
+    "fastwarc.warc",
+    "pandas",
+]
 
-Outcome = tuple[SourceTask, list[ShardResult]]
+
+class WorkerDied(Exception):
+    """A worker process died while running a task (killed, out of memory)."""
 
 
-def _largest_first(tasks: list[SourceTask]) -> list[SourceTask]:
-    return sorted(tasks, key=lambda t: -t.size_bytes)
-
-
-def _crashed(task: SourceTask, exc: BaseException) -> list[ShardResult]:
-    msg = f"{task.source}: worker died: {type(exc).__name__}: {exc}"
-    return [ShardResult("failed", None, task.source, msg)]
+def _largest_first(tasks: list[T]) -> list[T]:
+    return sorted(tasks, key=lambda t: -getattr(t, "size_bytes", 0))
 
 
 class LocalExecutor:
@@ -37,22 +44,20 @@ class LocalExecutor:
         self.workers = max(1, workers)
 
     def run(
-        self, tasks: list[SourceTask], data_root: str, settings: Settings, force: bool
-    ) -> Iterator[Outcome]:
+        self, fn: Callable[..., R], tasks: list[T], *args: Any
+    ) -> Iterator[tuple[T, R | WorkerDied]]:
         tasks = _largest_first(tasks)
         if self.workers == 1 or len(tasks) <= 1:
             for t in tasks:
-                yield t, run_source(t, data_root, settings, force)
+                yield t, fn(t, *args)
             return
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported the pipeline: no per-worker
         # import cost (about 1 s each; pyarrow imports pandas on its first conversion), and
-        # no fork of this process's threads. Modules that are not installed are skipped.
-        ctx.set_forkserver_preload(
-            ["corpuscope.ingest.pipeline", "tldextract", "pycld2", "fastwarc.warc", "pandas"]
-        )
+        # no fork of this process's threads.
+        ctx.set_forkserver_preload(_PRELOAD)
         with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx) as pool:
-            pending = {pool.submit(run_source, t, data_root, settings, force): t for t in tasks}
+            pending = {pool.submit(fn, t, *args): t for t in tasks}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -60,7 +65,7 @@ class LocalExecutor:
                     try:
                         yield task, fut.result()
                     except Exception as exc:  # the worker process itself died
-                        yield task, _crashed(task, exc)
+                        yield task, WorkerDied(f"{type(exc).__name__}: {exc}")
 
 
 class RayExecutor:
@@ -73,8 +78,8 @@ class RayExecutor:
         self.workers = max(1, workers)
 
     def run(
-        self, tasks: list[SourceTask], data_root: str, settings: Settings, force: bool
-    ) -> Iterator[Outcome]:
+        self, fn: Callable[..., R], tasks: list[T], *args: Any
+    ) -> Iterator[tuple[T, R | WorkerDied]]:
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -91,10 +96,8 @@ class RayExecutor:
                     log_to_driver=False,
                 )
         try:
-            remote = ray.remote(run_source)
-            pending = {
-                remote.remote(t, data_root, settings, force): t for t in _largest_first(tasks)
-            }
+            remote = ray.remote(fn)
+            pending = {remote.remote(t, *args): t for t in _largest_first(tasks)}
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
@@ -102,7 +105,7 @@ class RayExecutor:
                     try:
                         yield task, ray.get(ref)
                     except Exception as exc:
-                        yield task, _crashed(task, exc)
+                        yield task, WorkerDied(f"{type(exc).__name__}: {exc}")
         finally:
             if started_here:
                 ray.shutdown()

@@ -372,7 +372,10 @@ def ingest(
     with cs.write_lock(settings.lock_timeout):
         for task in tasks:
             cs.forget_source(task.source, task.fingerprint)
-        for task, results in executor.run(tasks, str(store.root), settings, force):
+        for task, results in executor.run(run_source, tasks, str(store.root), settings, force):
+            if isinstance(results, Exception):  # the worker died
+                msg = f"{task.source}: worker died: {results}"
+                results = [ShardResult("failed", None, task.source, msg)]
             summary.input_bytes += task.size_bytes
             for r in results:
                 _tally(summary, r)

@@ -13,16 +13,17 @@ Tier 3, names and places, runs a spaCy NER model with `nlp.pipe` when one is ins
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from corpuscope.privacy.recognizers import PATTERN_ENTITIES, SECRET_PATTERNS, pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from corpuscope.privacy.recognizers import PATTERN_ENTITIES, SECRET_PATTERNS, pattern_recognizers
-
 TOKEN = -1  # widen to the surrounding run of non-space characters only
+_MEMO_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,16 @@ class Trigger:
         return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}")
 
 
+def _phone_punctuation() -> str:
+    from phonenumbers.phonenumberutil import _VALID_PUNCTUATION
+
+    return _VALID_PUNCTUATION  # already escaped for a character class
+
+
+_PHONE_PUNCT = _phone_punctuation()
 _SECRETS = "|".join(
-    f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})" for _, regex, _ in SECRET_PATTERNS
+    f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})"
+    for _, regex, _ in SECRET_PATTERNS
 )
 
 TRIGGERS: dict[str, Trigger] = {
@@ -50,25 +59,41 @@ TRIGGERS: dict[str, Trigger] = {
     "CREDIT_CARD": Trigger(r"{D}{D}{D}{D}[- ]?{D}{D}{D}", 32),
     "IBAN_CODE": Trigger(r"[a-z][a-z]{D}{D}", 56),
     "US_SSN": Trigger(r"{D}{D}{D}[- .]?{D}{D}", 16),
-    # phonenumbers finds numbers of 4+ digits in some regions, with up to a few separators.
-    "PHONE_NUMBER": Trigger(r"{D}(?:[^{D}]{0,4}{D}){3}", 64),
+    # phonenumbers accepts numbers of 4+ digits (in Germany), their groups separated by at
+    # most four of its punctuation characters (spaces included): the whole run, to white space.
+    "PHONE_NUMBER": Trigger(r"{D}(?:[" + _PHONE_PUNCT + r"]{0,4}{D}){3,}", TOKEN),
     "SECRET_KEY": Trigger(_SECRETS, 300),
 }
+
+
+def _may_be_phone(run: str, text: str, start: int) -> bool:
+    """False for a digit run no supported region accepts: fewer than six digits, not after a
+    ``+``, and not starting 16 or 01 (the only 4- and 5-digit numbers phonenumbers validates
+    in Presidio's regions, German pager and service numbers; checked exhaustively in tests)."""
+    digits = "".join(str(unicodedata.digit(c)) for c in run if c.isdigit())
+    if len(digits) >= 6 or digits.startswith(("16", "01")):
+        return True
+    return start > 0 and text[start - 1] in "+\uff0b"
 
 
 class Detector:
     """The pattern entities (tiers 1 and 2), with Presidio's recognizers, offline."""
 
-    def __init__(self, entities: Sequence[str] = PATTERN_ENTITIES,
-                 phone_regions: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        entities: Sequence[str] = PATTERN_ENTITIES,
+        phone_regions: tuple[str, ...] | None = None,
+    ):
         unknown = set(entities) - set(PATTERN_ENTITIES)
         if unknown:
             raise ValueError(f"not a pattern entity: {sorted(unknown)}")
         self.entities = tuple(entities)
-        self.recognizers = {e: r for e, r in pattern_recognizers(phone_regions).items()
-                            if e in self.entities}
+        self.recognizers = {
+            e: r for e, r in pattern_recognizers(phone_regions).items() if e in self.entities
+        }
         self._py = {e: TRIGGERS[e].python() for e in self.entities}
         self._re2 = {e: TRIGGERS[e].re2() for e in self.entities}
+        self._memo: dict[tuple[str, str], tuple[tuple, ...]] = {}
 
     # -- tier 1 --------------------------------------------------------------------------
     def candidates(self, texts: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
@@ -82,8 +107,13 @@ class Detector:
         spans: list[tuple[int, int]] = []
         n = len(text)
         for m in self._py[entity].finditer(text):
-            start, end = (m.start(), m.end()) if margin == TOKEN else (
-                max(0, m.start() - margin), min(n, m.end() + margin))
+            if entity == "PHONE_NUMBER" and not _may_be_phone(m.group(), text, m.start()):
+                continue
+            start, end = (
+                (m.start(), m.end())
+                if margin == TOKEN
+                else (max(0, m.start() - margin), min(n, m.end() + margin))
+            )
             while start > 0 and not text[start - 1].isspace():
                 start -= 1
             while end < n and not text[end].isspace():
@@ -94,17 +124,38 @@ class Detector:
                 spans.append((start, end))
         return spans
 
+    def _analyze_window(self, entity: str, piece: str) -> tuple[tuple, ...]:
+        """Recognizer results on one window, memoised: web text repeats short windows
+        (years, prices, dates) very often, and a result depends on the window's text only."""
+        key = (entity, piece)
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = tuple(
+                (r.entity_type, r.start, r.end, r.score, detector_name(r))
+                for recognizer in self.recognizers[entity]
+                for r in recognizer.analyze(piece, [entity], None)
+            )
+            if len(piece) <= 256:
+                if len(self._memo) >= _MEMO_SIZE:
+                    self._memo.clear()
+                self._memo[key] = cached
+        return cached
+
     def detect(self, text: str, entities: Iterable[str] | None = None) -> list[RecognizerResult]:
         """Presidio results for the given entities (default all), run on trigger windows."""
         results: list[RecognizerResult] = []
         for entity in entities if entities is not None else self.entities:
             for start, end in self.windows(text, entity):
-                piece = text[start:end]
-                for recognizer in self.recognizers[entity]:
-                    for r in recognizer.analyze(piece, [entity], None):
-                        r.start += start
-                        r.end += start
-                        results.append(r)
+                for etype, s, e, score, name in self._analyze_window(entity, text[start:end]):
+                    results.append(
+                        RecognizerResult(
+                            etype,
+                            s + start,
+                            e + start,
+                            score,
+                            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name},
+                        )
+                    )
         return EntityRecognizer.remove_duplicates(results)
 
     def detect_batch(self, texts: pa.Array | pa.ChunkedArray) -> list[list[RecognizerResult]]:

@@ -61,7 +61,11 @@ SECRET_PATTERNS = [
     ("Stripe key", r"\b[rsp]k_(?:live|test)_[0-9A-Za-z]{16,99}\b", 0.9),
     ("OpenAI key", r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,200}\b", 0.6),
     ("JSON web token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", 0.8),
-    ("private key block", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----", 0.9),
+    (
+        "private key block",
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----",
+        0.9,
+    ),
     (
         "assigned secret",
         r"(?i)\b(?:api[_-]?key|api[_-]?secret|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key)"
@@ -84,7 +88,9 @@ class SecretKeyRecognizer(PatternRecognizer):
         )
 
 
-def pattern_recognizers(phone_regions: tuple[str, ...] | None = None) -> dict[str, list[EntityRecognizer]]:
+def pattern_recognizers(
+    phone_regions: tuple[str, ...] | None = None,
+) -> dict[str, list[EntityRecognizer]]:
     """Entity -> the Presidio recognizers that find it with patterns (no model needed)."""
     phone = PhoneRecognizer(supported_regions=phone_regions) if phone_regions else PhoneRecognizer()
     return {
