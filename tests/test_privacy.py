@@ -314,3 +314,71 @@ def test_ner_finds_people_when_a_model_is_installed(tmp_path):
     found = {(by_source[d]["text"][s:e]) for d, s, e in rows}
     names = {p.value for p in planted if p.entity_type == "PERSON"}
     assert len(names & found) >= len(names) * 0.6, (names, found)
+
+
+def _sidecars(data: Path, corpus: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in Store(data).corpus(corpus).pii_paths()}
+
+
+def test_scan_is_byte_identical_on_every_executor(planted_store, tmp_path):
+    import shutil
+
+    from corpuscope.ingest.executors import RayExecutor
+
+    data, *_ = planted_store
+    runs = {"one": LocalExecutor(1), "pool": LocalExecutor(2)}
+    try:
+        import ray  # noqa: F401
+
+        runs["ray"] = RayExecutor(workers=2)
+    except ImportError:
+        pass
+    sidecars = {}
+    for name, executor in runs.items():
+        copy = tmp_path / name
+        shutil.copytree(data, copy)  # same documents and the same store key
+        summary = scan(Store(copy), "p", Settings(data=copy), executor, force=True)
+        assert summary.ok and summary.shards_scanned == 3
+        sidecars[name] = _sidecars(copy, "p")
+    first = sidecars.pop("one")
+    assert first and all(other == first for other in sidecars.values())
+
+
+@pytest.mark.parametrize("trial", range(2))
+def test_scan_killed_mid_run_then_rerun(tmp_path, trial):
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import corpuscope_cmd, run_cmd
+
+    src = SAMPLES / "commoncrawl" / "cc-main-2019-30-dolma-697.jsonl.gz"
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    for d in (clean, crashed):
+        assert (
+            run_cmd(
+                "ingest", src, "--corpus", "k", "--shard-docs", 40, "--quiet", "--data-dir", d
+            ).returncode
+            == 0
+        )
+    key = os.urandom(32)  # the same store key, so both runs hash alike
+    for d in (clean, crashed):
+        (d / "secret.key").write_bytes(key)
+    args = ("scan", "--corpus", "k", "--workers", 2, "--quiet")
+    assert run_cmd(*args, "--data-dir", clean).returncode == 0
+    proc = subprocess.Popen(
+        corpuscope_cmd(*args, "--data-dir", crashed),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(random.Random(trial).uniform(1.5, 4.0))
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    cs = Store(crashed).corpus("k")
+    for entry in cs.pii_manifest()["shards"].values():  # openable; every entry whole
+        assert hashlib.sha256((cs.root / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert run_cmd(*args, "--data-dir", crashed).returncode == 0
+    assert _sidecars(crashed, "k") == _sidecars(clean, "k")
