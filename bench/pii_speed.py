@@ -92,7 +92,9 @@ def ingest_once(files: list[Path], data_dir: Path) -> dict[str, Any]:
         recorded = json.loads(marker.read_text())
         totals = Store(data_dir).corpus(CORPUS).manifest().totals()
         if recorded.get("sources") == sources and totals == recorded.get("totals"):
-            print(f"ingest: reusing {data_dir} ({totals['documents']} docs, {totals['shards']} shards)")
+            print(
+                f"ingest: reusing {data_dir} ({totals['documents']} docs, {totals['shards']} shards)"
+            )
             return totals
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -238,8 +240,9 @@ def time_detector(texts: list[str]) -> tuple[dict[str, Any], dict[str, Any], dic
 
 def time_ner(texts: list[str], langs: list[str]) -> dict[str, Any]:
     """The NER tier alone: `_add_names` (spaCy nlp.pipe) on the slice, model loaded first."""
-    from corpuscope.config import Settings
     from corpuscope.privacy.scan import NER_LANGUAGES, _add_names, _nlp, ner_model
+
+    from corpuscope.config import Settings
 
     settings = Settings(ner=True)
     model = ner_model(settings)
@@ -266,9 +269,10 @@ def time_ner(texts: list[str], langs: list[str]) -> dict[str, Any]:
 
 def profile_shard(data_dir: Path, top: int = 25) -> dict[str, Any]:
     """cProfile of `scan_shard` on the corpus's first shard, in process, pattern tier only."""
+    from corpuscope.privacy.scan import scan_shard
+
     from corpuscope.config import Settings
     from corpuscope.models import ScanTask
-    from corpuscope.privacy.scan import scan_shard
     from corpuscope.store import Store
 
     shard = sorted(Store(data_dir).corpus(CORPUS).manifest().done(), key=lambda s: s.shard_id)[0]
@@ -280,8 +284,9 @@ def profile_shard(data_dir: Path, top: int = 25) -> dict[str, Any]:
     entry = scan_shard(task, str(data_dir), settings, force=True)
     profiler.disable()
     seconds = time.perf_counter() - started
-    buf = io.StringIO()
+    buf, cum = io.StringIO(), io.StringIO()
     pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(top)
+    pstats.Stats(profiler, stream=cum).sort_stats("cumulative").print_stats(top)
     assert entry is not None
     return {
         "shard": shard.shard_id,
@@ -290,6 +295,7 @@ def profile_shard(data_dir: Path, top: int = 25) -> dict[str, Any]:
         "seconds_under_profiler": round(seconds, 2),
         "mb_per_s_under_profiler": round(entry.text_bytes / 1e6 / seconds, 3),
         "top_by_tottime": buf.getvalue(),
+        "top_by_cumtime": cum.getvalue(),
     }
 
 

@@ -12,32 +12,50 @@ Tier 3, names and places, runs a spaCy NER model with `nlp.pipe` when one is ins
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from corpuscope.privacy.recognizers import PATTERN_ENTITIES, SECRET_PATTERNS, pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 TOKEN = -1  # widen to the surrounding run of non-space characters only
-_MEMO_SIZE = 200_000
+_SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+_MEMO_CHARS = 32_000_000  # characters of window text the memo may hold (about 64-128 MB)
+
+
+# Characters Python's case-insensitive `[a-z]` matches (ASCII letters, and the long s, the
+# Kelvin sign and the Turkish dotted and dotless i): what Presidio's IGNORECASE patterns see.
+_LETTERS = "".join(chr(c) for c in range(0x3000) if re.fullmatch("(?i)[a-z]", chr(c)))
 
 
 @dataclass(frozen=True)
 class Trigger:
-    """A necessary condition of an entity's matches, and how far its matches can reach."""
+    """A necessary condition of an entity's matches, and how far its matches can reach.
 
-    pattern: str  # `{D}` stands for a decimal digit (Unicode in Python, \\p{Nd} in RE2)
+    `pattern` is used by both engines; `{D}` is a decimal digit (any Unicode digit, like
+    Presidio's patterns) and `{A}` a letter as Presidio's case-insensitive patterns see it.
+    RE2 (tier 1) reads it case-insensitively; Python's `re` (tier 2) reads `python` instead
+    when given, a cheaper condition that is still necessary.
+    """
+
+    pattern: str
     margin: int  # characters around a trigger that a match can reach; TOKEN for no spaces
+    python_pattern: str | None = None  # read case-insensitively
 
     def python(self) -> re.Pattern[str]:
-        return re.compile(self.pattern.replace("{D}", r"\d"), re.IGNORECASE)
+        if self.python_pattern:
+            return re.compile(self.python_pattern, re.IGNORECASE)
+        letters = "[" + re.escape(_LETTERS) + "]"
+        return re.compile(self.pattern.replace("{D}", r"\d").replace("{A}", letters))
 
     def re2(self) -> str:
-        return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}")
+        return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}").replace("{A}", "[a-z]")
 
 
 def _phone_punctuation() -> str:
@@ -51,18 +69,23 @@ _SECRETS = "|".join(
     f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})"
     for _, regex, _ in SECRET_PATTERNS
 )
+# Every secret pattern starts with one of these literals (see SECRET_PATTERNS).
+_SECRET_PREFIXES = (
+    r"akia|asia|gh[pousr]_|github_pat_|xox[abposr]-|aiza|[rsp]k_(?:live|test)_|sk-|eyj|-----begin"
+    r"|api[_-]?key|api[_-]?secret|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key"
+)
 
 TRIGGERS: dict[str, Trigger] = {
     "EMAIL_ADDRESS": Trigger("@", TOKEN),
-    "IP_ADDRESS": Trigger(r"{D}\.{D}|[0-9a-f]:[0-9a-f]|::", TOKEN),
-    "CRYPTO": Trigger(r"(?:bc1|[13])[a-z0-9]{25}", TOKEN),
+    "IP_ADDRESS": Trigger(r"{D}\.{D}|[0-9a-fA-F]:[0-9a-fA-F]|::", TOKEN),
+    "CRYPTO": Trigger(r"(?:{A}{A}1|[13])(?:{A}|[0-9]){25}", TOKEN),
     "CREDIT_CARD": Trigger(r"{D}{D}{D}{D}[- ]?{D}{D}{D}", 32),
-    "IBAN_CODE": Trigger(r"[a-z][a-z]{D}{D}", 56),
+    "IBAN_CODE": Trigger(r"{A}{A}{D}{D}", 56),
     "US_SSN": Trigger(r"{D}{D}{D}[- .]?{D}{D}", 16),
     # phonenumbers accepts numbers of 4+ digits (in Germany), their groups separated by at
     # most four of its punctuation characters (spaces included): the whole run, to white space.
     "PHONE_NUMBER": Trigger(r"{D}(?:[" + _PHONE_PUNCT + r"]{0,4}{D}){3,}", TOKEN),
-    "SECRET_KEY": Trigger(_SECRETS, 300),
+    "SECRET_KEY": Trigger(_SECRETS, 300, python_pattern=_SECRET_PREFIXES),
 }
 
 
@@ -74,6 +97,12 @@ def _may_be_phone(run: str, text: str, start: int) -> bool:
     if len(digits) >= 6 or digits.startswith(("16", "01")):
         return True
     return start > 0 and text[start - 1] in "+\uff0b"
+
+
+def space_positions(text: str) -> list[int]:
+    """Positions of white space (as `str.isspace` says) in `text`, vectorised."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return np.flatnonzero(np.isin(codes, _SPACES)).tolist()
 
 
 class Detector:
@@ -94,6 +123,7 @@ class Detector:
         self._py = {e: TRIGGERS[e].python() for e in self.entities}
         self._re2 = {e: TRIGGERS[e].re2() for e in self.entities}
         self._memo: dict[tuple[str, str], tuple[tuple, ...]] = {}
+        self._memo_chars = 0
 
     # -- tier 1 --------------------------------------------------------------------------
     def candidates(self, texts: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
@@ -101,23 +131,28 @@ class Detector:
         return {e: pc.match_substring_regex(texts, self._re2[e]) for e in self.entities}
 
     # -- tier 2 --------------------------------------------------------------------------
-    def windows(self, text: str, entity: str) -> list[tuple[int, int]]:
-        """Merged character ranges around the entity's triggers in `text`."""
+    def windows(
+        self, text: str, entity: str, spaces: list[int] | None = None
+    ) -> list[tuple[int, int]]:
+        """Merged character ranges around the entity's triggers in `text`, each widened out
+        to white space (`spaces`: the positions of white space in `text`, if known)."""
         margin = TRIGGERS[entity].margin
         spans: list[tuple[int, int]] = []
         n = len(text)
         for m in self._py[entity].finditer(text):
             if entity == "PHONE_NUMBER" and not _may_be_phone(m.group(), text, m.start()):
                 continue
+            if spaces is None:
+                spaces = space_positions(text)
             start, end = (
                 (m.start(), m.end())
                 if margin == TOKEN
                 else (max(0, m.start() - margin), min(n, m.end() + margin))
             )
-            while start > 0 and not text[start - 1].isspace():
-                start -= 1
-            while end < n and not text[end].isspace():
-                end += 1
+            i = bisect.bisect_left(spaces, start)  # the last white space before start
+            start = spaces[i - 1] + 1 if i > 0 else 0
+            j = bisect.bisect_left(spaces, end)  # the first white space at or after end
+            end = spaces[j] if j < len(spaces) else n
             if spans and start <= spans[-1][1]:
                 spans[-1] = (spans[-1][0], max(spans[-1][1], end))
             else:
@@ -125,8 +160,9 @@ class Detector:
         return spans
 
     def _analyze_window(self, entity: str, piece: str) -> tuple[tuple, ...]:
-        """Recognizer results on one window, memoised: web text repeats short windows
-        (years, prices, dates) very often, and a result depends on the window's text only."""
+        """Recognizer results on one window, memoised: web text repeats windows (dates,
+        prices, tables of numbers in boilerplate) very often, and a result depends on the
+        window's text only."""
         key = (entity, piece)
         cached = self._memo.get(key)
         if cached is None:
@@ -135,17 +171,21 @@ class Detector:
                 for recognizer in self.recognizers[entity]
                 for r in recognizer.analyze(piece, [entity], None)
             )
-            if len(piece) <= 256:
-                if len(self._memo) >= _MEMO_SIZE:
-                    self._memo.clear()
-                self._memo[key] = cached
+            if self._memo_chars + len(piece) > _MEMO_CHARS:
+                self._memo.clear()
+                self._memo_chars = 0
+            self._memo[key] = cached
+            self._memo_chars += len(piece)
         return cached
 
     def detect(self, text: str, entities: Iterable[str] | None = None) -> list[RecognizerResult]:
         """Presidio results for the given entities (default all), run on trigger windows."""
         results: list[RecognizerResult] = []
+        spaces = None
         for entity in entities if entities is not None else self.entities:
-            for start, end in self.windows(text, entity):
+            if spaces is None:
+                spaces = space_positions(text)
+            for start, end in self.windows(text, entity, spaces):
                 for etype, s, e, score, name in self._analyze_window(entity, text[start:end]):
                     results.append(
                         RecognizerResult(
