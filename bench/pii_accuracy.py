@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from corpuscope.privacy.detect import Detector  # noqa: E402
-from corpuscope.privacy.recognizers import spacy_model  # noqa: E402
+from corpuscope.privacy.recognizers import NER_ENTITIES, spacy_model  # noqa: E402
 from corpuscope.privacy.scan import SPACY_ENTITIES, _nlp  # noqa: E402
 
 from tests.planted import make_planted  # noqa: E402
@@ -43,8 +43,7 @@ ENTITIES = (
     "CREDIT_CARD",
     "IBAN_CODE",
     "US_SSN",
-    "PERSON",
-    "LOCATION",
+    *NER_ENTITIES,
 )
 
 

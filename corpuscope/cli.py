@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from corpuscope.config import Settings
-from corpuscope.models import IngestSummary, ShardResult, SourceTask
+from corpuscope.models import IngestSummary, ScanSummary, ShardResult, SourceTask
 from corpuscope.store import Store, StoreError
 
 app = typer.Typer(
@@ -68,12 +68,19 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-def _print_summary(summary: IngestSummary) -> None:
-    t = Table(title=f"ingest summary: corpus {summary.corpus!r}", show_header=False)
+def _counts_table(title: str, data: dict, keys: tuple[str, ...]) -> Table:
+    """A two-column table of the named counts of a summary."""
+    t = Table(title=title, show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
+    for key in keys:
+        t.add_row(key.replace("_", " "), f"{data[key]:,}")
+    return t
+
+
+def _print_summary(summary: IngestSummary) -> None:
     data = summary.to_json()
-    for key in (
+    keys = (
         "shards_done",
         "shards_skipped",
         "shards_failed",
@@ -84,8 +91,8 @@ def _print_summary(summary: IngestSummary) -> None:
         "input_bytes",
         "text_bytes",
         "parquet_bytes",
-    ):
-        t.add_row(key.replace("_", " "), f"{data[key]:,}")
+    )
+    t = _counts_table(f"ingest summary: corpus {summary.corpus!r}", data, keys)
     t.add_row("seconds", f"{summary.seconds:.2f}")
     t.add_row("MB/s (input)", f"{data['mb_per_s']:.2f}")
     out.print(t)
@@ -298,20 +305,17 @@ def run_scan(
         )
 
 
-def _print_scan(summary) -> None:
-    t = Table(title=f"PII scan: corpus {summary.corpus!r}", show_header=False)
-    t.add_column(style="bold")
-    t.add_column(justify="right")
+def _print_scan(summary: ScanSummary) -> None:
     data = summary.to_json()
-    for key in (
+    keys = (
         "shards_scanned",
         "shards_skipped",
         "shards_failed",
         "documents",
         "documents_with_pii",
         "spans",
-    ):
-        t.add_row(key.replace("_", " "), f"{data[key]:,}")
+    )
+    t = _counts_table(f"PII scan: corpus {summary.corpus!r}", data, keys)
     for entity, n in sorted(summary.by_entity.items()):
         t.add_row(f"  {entity}", f"{n:,}")
     t.add_row("MB/s", f"{data['mb_per_s']:.2f}")
@@ -452,7 +456,7 @@ def demo_cmd(
     raise typer.Exit(0 if all(s.ok for s in [*summaries, *scans]) else 1)
 
 
-def _print_demo(summaries: list[IngestSummary], scans: list) -> None:
+def _print_demo(summaries: list[IngestSummary], scans: list[ScanSummary]) -> None:
     """One line per corpus: what was ingested and what personal data the scan found."""
     from corpuscope.privacy.recognizers import LABELS
 

@@ -256,3 +256,32 @@ class IngestSummary:
         data["ok"] = self.ok
         data["mb_per_s"] = round(self.input_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
         return data
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    """The end of a scan run: shards, documents, spans by entity and by language."""
+
+    corpus: str
+    shards_scanned: int = 0
+    shards_skipped: int = 0
+    shards_failed: int = 0
+    documents: int = 0
+    documents_with_pii: int = 0
+    spans: int = 0
+    text_bytes: int = 0
+    seconds: float = 0.0
+    ner_model: str | None = None
+    by_entity: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.shards_failed == 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["mb_per_s"] = round(self.text_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
+        return data

@@ -9,6 +9,7 @@ per host. Timestamps to UTC. Language with CLD2 (its model ships inside `pycld2`
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -114,6 +115,16 @@ def normalise_text(text: str) -> str:
     return text.strip()
 
 
+def metadata_json(metadata: dict[str, Any]) -> str:
+    """Metadata as canonical JSON (sorted keys); integers past 64 bits kept exactly."""
+    try:
+        return orjson.dumps(
+            metadata, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        ).decode()
+    except TypeError:  # orjson refuses integers past 64 bits
+        return json.dumps(metadata, default=str, sort_keys=True, ensure_ascii=False)
+
+
 def to_document(
     rec: SourceRecord, corpus: str, shard: str, source: str, lang_id_chars: int
 ) -> Document:
@@ -136,7 +147,5 @@ def to_document(
         n_chars=len(text),
         n_words=len(text.split()),
         text_hash=text_hash(text),
-        metadata=orjson.dumps(
-            metadata, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-        ).decode(),
+        metadata=metadata_json(metadata),
     )

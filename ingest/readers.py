@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import lzma
 import os
+import re
 import tarfile
 import zlib
 from collections.abc import Iterator
@@ -36,6 +38,7 @@ from corpuscope.models import Quarantined, ShardFailure, SourceRecord, SourceTas
 
 FORMATS = ("jsonl", "parquet", "warc", "wet", "owt", "hf")
 
+_BIG_INT = re.compile(rb"[0-9]{19}")
 _JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSIONS = (".gz", ".zst", ".zstd", ".xz")
 
@@ -371,6 +374,8 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 continue
             try:
                 obj = orjson.loads(line)
+                if _BIG_INT.search(line):  # orjson reads integers past 64 bits as floats
+                    obj = json.loads(line)
             except orjson.JSONDecodeError as exc:
                 reason = "invalid UTF-8" if "utf-8" in str(exc).lower() else f"bad JSON: {exc}"
                 yield Quarantined(ordinal, reason, line.rstrip(b"\r\n"))

@@ -13,21 +13,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 from corpuscope.privacy.hashing import store_key, value_hash
+from corpuscope.privacy.recognizers import NER_ENTITIES, PATTERN_ENTITIES
 
 from corpuscope.store import Store
 
-LOOKUP_ENTITIES = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IP_ADDRESS",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "CRYPTO",
-    "SECRET_KEY",
-    "PERSON",
-    "LOCATION",
-)
+LOOKUP_ENTITIES = (*PATTERN_ENTITIES, *NER_ENTITIES)
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 
 

@@ -14,7 +14,6 @@ import hashlib
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from corpuscope.privacy.recognizers import (
 )
 
 from corpuscope.config import Settings
-from corpuscope.models import PII_SCHEMA, PiiShard, PiiSpan, ScanTask
+from corpuscope.models import PII_SCHEMA, PiiShard, PiiSpan, ScanSummary, ScanTask
 from corpuscope.store import Store, publish_bytes
 
 #: Languages the NER tier can read (the spaCy models corpuscope looks for are English).
@@ -197,37 +196,6 @@ def _add_names(
 
 
 # -- a whole run -------------------------------------------------------------------------------
-@dataclass
-class ScanSummary:
-    """The end of a scan run: shards, documents, spans by entity and by language."""
-
-    corpus: str
-    shards_scanned: int = 0
-    shards_skipped: int = 0
-    shards_failed: int = 0
-    documents: int = 0
-    documents_with_pii: int = 0
-    spans: int = 0
-    text_bytes: int = 0
-    seconds: float = 0.0
-    ner_model: str | None = None
-    by_entity: dict[str, int] = field(default_factory=dict)
-    by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
-    failures: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.shards_failed == 0
-
-    def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        data = asdict(self)
-        data["ok"] = self.ok
-        data["mb_per_s"] = round(self.text_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
-        return data
-
-
 def _guarded_scan(
     task: ScanTask, data_root: str, settings: Settings, force: bool
 ) -> PiiShard | str | None:

@@ -86,3 +86,14 @@ def test_doc_id_rules():
     assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f1", 1)
     assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f2", 0)
     assert len(make_doc_id(None, "f", 0)) == 32
+
+
+def test_integers_past_64_bits_are_kept_exactly(tmp_path):
+    """Found by the round-trip property: orjson alone would turn them into floats."""
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"text": "x", "n": -9223372036854775809, "m": [123456789012345678901234]}\n')
+    (task,), _ = plan_sources([path], "t", Settings())
+    (rec,) = list(read_source(task, Settings().max_doc_bytes))
+    assert rec.metadata["n"] == -9223372036854775809
+    doc = to_document(rec, "t", "s", task.source, 1000)
+    assert json.loads(doc.metadata)["m"] == [123456789012345678901234]
