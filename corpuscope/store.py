@@ -142,9 +142,13 @@ class CorpusStore:
 
     def pii_paths(self) -> list[Path]:
         """Sidecars of the scanned shards that are still in the corpus."""
-        live = set(self.manifest().shards)
+        live = {s.shard_id: s.sha256 for s in self.manifest().done()}
         entries = self.pii_manifest()["shards"]
-        return [self.root / e["path"] for k, e in sorted(entries.items()) if k in live]
+        return [
+            self.root / e["path"]
+            for k, e in sorted(entries.items())
+            if live.get(k) == e.get("source_sha256")
+        ]  # offsets of the current text only
 
     def shard_paths(self) -> list[Path]:
         """Parquet files of the published, done shards, in shard-id order."""
@@ -174,8 +178,8 @@ class CorpusStore:
                         holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
                         raise CorpusLocked(
                             f"corpus {self.name!r} is being written by another process "
-                            f"({holder or 'unknown'}); wait for it to finish or pass "
-                            "--lock-timeout SECONDS to wait"
+                            f"({holder or 'unknown'}); wait for it to finish, or set "
+                            "CORPUSCOPE_LOCK_TIMEOUT (ingest: --lock-timeout) to wait"
                         ) from None
                     time.sleep(0.2)
             os.ftruncate(fd, 0)
@@ -199,6 +203,9 @@ class CorpusStore:
 
     def record(self, shards: list[Shard], drop: list[str] = ()) -> None:
         """Publish shard entries (replacing same ids) and drop others, manifest written last."""
+        for s in shards:  # a sweep by a later run could have removed an orphaned worker's file
+            if s.parquet and not (self.root / s.parquet).exists():
+                raise StoreError(f"{s.parquet} vanished before it was recorded")
         with self._manifest_lock():
             m = self.manifest()
             for shard_id in drop:
@@ -219,6 +226,9 @@ class CorpusStore:
             publish_bytes(
                 self.pii_manifest_path, json.dumps(data, indent=1, sort_keys=True).encode()
             )
+        for shard_id in drop:
+            with contextlib.suppress(FileNotFoundError):
+                (self.pii_dir / f"{shard_id}.parquet").unlink()
 
     def forget_source(self, source: str, keep_fingerprint: str) -> list[Shard]:
         """Remove from the manifest the shards of `source` made from a different input."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +67,8 @@ def to_utc(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if abs(value) > 1e11 else value
         try:
@@ -84,9 +86,10 @@ def to_utc(value: Any) -> datetime | None:
                 return None
     else:
         return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except (OverflowError, ValueError):  # e.g. year 1 with a positive offset
+        return None
 
 
 def detect_language(text: str, declared: str | None = None) -> str:

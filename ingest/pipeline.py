@@ -67,9 +67,15 @@ def _folder_fingerprint(files: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-def _task_fingerprint(content: str, fmt: str, shard_docs: int, options: dict[str, Any]) -> str:
-    """The input's fingerprint together with everything that shapes its shards."""
-    key = orjson.dumps([content, fmt, shard_docs, options], option=orjson.OPT_SORT_KEYS)
+def _task_fingerprint(content: str, fmt: str, settings: Settings, options: dict[str, Any]) -> str:
+    """The input's fingerprint together with every setting that shapes its shards."""
+    shaping = [
+        settings.shard_docs,
+        settings.max_doc_bytes,
+        settings.lang_id_chars,
+        settings.parquet_compression,
+    ]
+    key = orjson.dumps([content, fmt, shaping, options], option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
@@ -88,7 +94,7 @@ def _task(
         source=source,
         location=str(path),
         format=fmt,
-        fingerprint=_task_fingerprint(content_fp, fmt, settings.shard_docs, options),
+        fingerprint=_task_fingerprint(content_fp, fmt, settings, options),
         shard_docs=settings.shard_docs,
         size_bytes=size,
         options=options,
@@ -130,9 +136,13 @@ def plan_sources(
             )
             continue
         txt_folders: dict[Path, list[Path]] = {}
+        data_dir = settings.data.resolve()
         for p in sorted(path.rglob("*")):
-            if not p.is_file() or p.name.startswith("."):
-                continue
+            inner = p.relative_to(path).parts
+            if not p.is_file() or any(part.startswith(".") for part in inner):
+                continue  # hidden files and folders
+            if p.resolve().is_relative_to(data_dir):
+                continue  # never ingest the data directory itself
             rel = f"{path.name}/{p.relative_to(path).as_posix()}"
             if p.suffix == ".txt" and fmt in (None, "owt"):
                 txt_folders.setdefault(p.parent, []).append(p)
@@ -159,6 +169,14 @@ def plan_sources(
                     options,
                 )
             )
+    seen: dict[str, str] = {}
+    for t in tasks:
+        if t.source in seen:
+            raise SourceRefused(
+                f"two sources share the name {t.source!r} ({seen[t.source]} and {t.location}); "
+                "a source is known by its name, so ingest them into different corpora or rename one"
+            )
+        seen[t.source] = t.location
     return tasks, ignored
 
 
@@ -197,7 +215,7 @@ def plan_hf(
         source=source,
         location=orjson.dumps(spec).decode(),
         format="hf",
-        fingerprint=_task_fingerprint(content, "hf", settings.shard_docs, options),
+        fingerprint=_task_fingerprint(content, "hf", settings, options),
         shard_docs=settings.shard_docs,
         size_bytes=sum(Path(f).stat().st_size for f in files),
         options=options,
@@ -244,14 +262,25 @@ class _ShardWriter:
 
     def add(self, item: SourceRecord | Quarantined) -> None:
         self.records += 1
-        if isinstance(item, Quarantined):
-            self.quarantined.append(item)
-        else:
-            self.docs.append(
-                to_document(
-                    item, self.task.corpus, self.id, self.task.source, self.settings.lang_id_chars
+        if isinstance(item, SourceRecord):
+            try:
+                self.docs.append(
+                    to_document(
+                        item,
+                        self.task.corpus,
+                        self.id,
+                        self.task.source,
+                        self.settings.lang_id_chars,
+                    )
                 )
-            )
+                return
+            except Exception as exc:  # one bad record must not fail the shard
+                item = Quarantined(
+                    item.ordinal,
+                    f"cannot normalise: {type(exc).__name__}: {exc}",
+                    orjson.dumps(item.metadata | {"text": item.text}, default=str),
+                )
+        self.quarantined.append(item)
 
     def _shard(self, **kw: Any) -> Shard:
         base = dict(

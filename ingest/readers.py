@@ -29,6 +29,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -146,6 +147,7 @@ class _ZstdReader(io.RawIOBase):
         self._obj = self._dctx.decompressobj()
         self._in_frame = False
         self._buf = b""
+        self._pos = 0
 
     def readable(self) -> bool:
         return True
@@ -165,9 +167,11 @@ class _ZstdReader(io.RawIOBase):
                 chunk = self._obj.unused_data
                 self._obj = self._dctx.decompressobj()
                 self._in_frame = False
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
+        n = min(len(b), len(self._buf) - self._pos)
+        b[:n] = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        if self._pos == len(self._buf):
+            self._buf, self._pos = b"", 0
         return n
 
 
@@ -269,7 +273,7 @@ class FieldMap:
             )
         if url is not None and not isinstance(url, str):
             return Quarantined(ordinal, f"wrong type: url is {type(url).__name__}, expected string")
-        if timestamp is not None and not isinstance(timestamp, (str, int, float)):
+        if timestamp is not None and not isinstance(timestamp, (str, int, float, date)):
             return Quarantined(
                 ordinal,
                 f"wrong type: timestamp is {type(timestamp).__name__}, expected string or number",
@@ -345,7 +349,7 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
     stream, raw = open_decompressed(Path(task.location))
     broken = _BROKEN + _zstd_error()
     ordinal = 0
-    with stream:
+    with raw, stream:
         while True:
             try:
                 line = stream.readline(max_doc_bytes + 1)
@@ -370,6 +374,8 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 )
                 ordinal += 1
                 continue
+            if ordinal == 0 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+                line = line[3:]
             if not line.strip():
                 continue
             try:
@@ -451,7 +457,7 @@ def _read_warc(
     wanted = WarcRecordType.conversion if wet else WarcRecordType.response
     stream, raw = open_decompressed(Path(task.location))
     ordinal = 0
-    with stream:
+    with raw, stream:
         try:
             for rec in ArchiveIterator(stream, record_types=wanted, parse_http=not wet):
                 url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
@@ -489,6 +495,12 @@ def _read_warc(
                         ordinal += 1
                         continue
                 else:
+                    try:
+                        payload = _http_body(payload, rec.http_headers)
+                    except (ValueError, OSError, zlib.error, ImportError) as exc:
+                        yield Quarantined(ordinal, f"undecodable HTTP body: {exc}", payload)
+                        ordinal += 1
+                        continue
                     html = bytes_to_str(payload, rec.http_charset or detect_encoding(payload))
                     text = extract_plain_text(html, main_content=True)
                 if not text.strip():
@@ -508,6 +520,41 @@ def _read_warc(
                 ordinal += 1
         except _BROKEN as exc:
             raise _failure(task.location, raw, ordinal, exc) from exc
+
+
+def _dechunk(data: bytes) -> bytes:
+    """Undo HTTP/1.1 chunked transfer encoding (wget writes bodies as sent)."""
+    out, pos = [], 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            raise ValueError("truncated chunked body")
+        size = int(data[pos:eol].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[eol + 2 : eol + 2 + size])
+        pos = eol + 2 + size + 2
+
+
+def _http_body(payload: bytes, headers: Any) -> bytes:
+    """The body as the page's author wrote it: de-chunked and decompressed."""
+    if headers is None:
+        return payload
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        payload = _dechunk(payload)
+    encoding = (headers.get("Content-Encoding") or "").lower().strip()
+    if encoding in ("gzip", "x-gzip"):
+        return gzip.decompress(payload)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(payload)
+        except zlib.error:
+            return zlib.decompress(payload, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+    if encoding == "br":
+        import brotli  # optional; a page we cannot decode is quarantined, not lost
+
+        return brotli.decompress(payload)
+    return payload
 
 
 def _txt_record(
@@ -534,7 +581,7 @@ def _read_owt(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord | Q
     """OpenWebText: one document per .txt file, in a folder or (nested) tar/xz archives."""
     path = Path(task.location)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        files = sorted(p for p in path.glob("*.txt") if p.is_file())  # one folder per task
         for ordinal, p in enumerate(files):
             yield _txt_record(
                 p.read_bytes(), p.relative_to(path).as_posix(), ordinal, max_doc_bytes
@@ -546,7 +593,7 @@ def _read_owt(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord | Q
     stream, raw = open_decompressed(path)
     counter = [0]
     try:
-        with stream:
+        with raw, stream:
             yield from _tar_members(stream, counter, max_doc_bytes)
     except _BROKEN as exc:
         raise _failure(task.location, raw, counter[0], exc) from exc

@@ -96,7 +96,28 @@ def _may_be_phone(run: str, text: str, start: int) -> bool:
     digits = "".join(str(unicodedata.digit(c)) for c in run if c.isdigit())
     if len(digits) >= 6 or digits.startswith(("16", "01")):
         return True
-    return start > 0 and text[start - 1] in "+\uff0b"
+    before = text[max(0, start - 5) : start]  # a "+" up to four punctuation marks back
+    return "+" in before or "\uff0b" in before
+
+
+def _token_before(spaces: list[int], start: int) -> int:
+    """Start of the token before the one starting at `start` (0 if none)."""
+    k = bisect.bisect_left(spaces, start) - 1  # the white space just before start
+    if k < 0:
+        return start
+    while k > 0 and spaces[k - 1] == spaces[k] - 1:
+        k -= 1  # back over a run of white space
+    return spaces[k - 1] + 1 if k > 0 else 0
+
+
+def _tokens_after(spaces: list[int], end: int, n: int, count: int) -> int:
+    """End of the `count`-th token after position `end` (a white space or n)."""
+    j = bisect.bisect_left(spaces, end)
+    for _ in range(count):
+        while j < len(spaces) and spaces[j] == end:
+            end, j = end + 1, j + 1  # over a run of white space
+        end = spaces[j] if j < len(spaces) else n
+    return end
 
 
 def space_positions(text: str) -> list[int]:
@@ -153,6 +174,9 @@ class Detector:
             start = spaces[i - 1] + 1 if i > 0 else 0
             j = bisect.bisect_left(spaces, end)  # the first white space at or after end
             end = spaces[j] if j < len(spaces) else n
+            if entity == "PHONE_NUMBER":
+                # a match may start with a lone "+" or "(" and end with " ext. 123"
+                start, end = _token_before(spaces, start), _tokens_after(spaces, end, n, 2)
             if spans and start <= spans[-1][1]:
                 spans[-1] = (spans[-1][0], max(spans[-1][1], end))
             else:

@@ -82,7 +82,8 @@ def test_parquet_schema_round_trip(rows):
 
 
 def test_doc_id_rules():
-    assert make_doc_id("abc", "f1", 0) == make_doc_id("abc", "f2", 9)  # the source's own id wins
+    assert make_doc_id("abc", "f1", 0) == make_doc_id("abc", "f1", 9)  # the record's own id wins
+    assert make_doc_id("0", "f1", 0) != make_doc_id("0", "f2", 0)  # ids numbered per file
     assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f1", 1)
     assert make_doc_id(None, "f1", 0) != make_doc_id(None, "f2", 0)
     assert len(make_doc_id(None, "f", 0)) == 32
