@@ -307,7 +307,7 @@ def run_scan(
             store,
             corpus,
             settings,
-            make_executor(executor, settings.workers, ray_address),
+            make_executor(executor, settings.workers, ray_address, "scan"),
             force=force,
             on_progress=on_progress,
         )

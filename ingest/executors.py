@@ -17,14 +17,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Imported once by the forkserver, so workers start with them loaded (missing ones skipped).
-_PRELOAD = [
-    "corpuscope.ingest.pipeline",
-    "corpuscope.privacy.scan",
-    "pycld2",
-    "fastwarc.warc",
-    "pandas",
-]
+#: Modules each kind of work imports: the forkserver imports them once, so workers start with
+#: them loaded (about 1 s a worker for ingest, more for the scan's Presidio and spaCy).
+PRELOAD = {
+    "ingest": ["corpuscope.ingest.pipeline", "pycld2", "fastwarc.warc", "pandas"],
+    "scan": ["corpuscope.privacy.scan", "pandas"],
+}
 
 
 class WorkerDied(Exception):
@@ -40,8 +38,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, preload: list[str] | None = None):
         self.workers = max(1, workers)
+        self.preload = preload or []
 
     def run(
         self, fn: Callable[..., R], tasks: list[T], *args: Any
@@ -55,7 +54,7 @@ class LocalExecutor:
         # Workers fork from a server that has already imported the pipeline: no per-worker
         # import cost (about 1 s each; pyarrow imports pandas on its first conversion), and
         # no fork of this process's threads.
-        ctx.set_forkserver_preload(_PRELOAD)
+        ctx.set_forkserver_preload(self.preload)  # modules that are not installed are skipped
         with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx) as pool:
             pending = {pool.submit(fn, t, *args): t for t in tasks}
             while pending:
@@ -111,10 +110,10 @@ class RayExecutor:
                 ray.shutdown()
 
 
-def make_executor(kind: str, workers: int, ray_address: str | None = None):
-    """The executor named on the command line (`local` or `ray`)."""
+def make_executor(kind: str, workers: int, ray_address: str | None = None, work: str = "ingest"):
+    """The executor named on the command line (`local` or `ray`) for `work` (ingest or scan)."""
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, PRELOAD[work])
     if kind == "ray":
         return RayExecutor(ray_address, workers)
     raise ValueError(f"unknown executor {kind!r}: use 'local' or 'ray'")

@@ -65,6 +65,17 @@ def _phone_punctuation() -> str:
 
 
 _PHONE_PUNCT = _phone_punctuation()
+
+
+def _phone_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    from phonenumbers.phonenumbermatcher import _LEAD_CLASS_CHARS
+    from phonenumbers.phonenumberutil import _EXTN_PATTERNS_FOR_MATCHING
+
+    lead = re.compile("[" + _PHONE_PUNCT + _LEAD_CLASS_CHARS + r"\s]+")
+    return lead, re.compile(_EXTN_PATTERNS_FOR_MATCHING, re.IGNORECASE)
+
+
+_PHONE_LEAD, _PHONE_EXTN = _phone_patterns()
 _SECRETS = "|".join(
     f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})"
     for _, regex, _ in SECRET_PATTERNS
@@ -100,6 +111,19 @@ def _may_be_phone(run: str, text: str, start: int) -> bool:
     return "+" in before or "\uff0b" in before
 
 
+def _phone_edges(text: str, spaces: list[int], start: int, end: int) -> tuple[int, int]:
+    """Widen a phone window to what phonenumbers' matcher can add around a digit run: a
+    leading token of only "+", brackets and punctuation ("+ 33 …", "( 212 …"), and a trailing
+    extension in phonenumbers' own pattern (" ext. 12", ", x 4711")."""
+    before = _token_before(spaces, start)
+    if before < start and not _PHONE_LEAD.fullmatch(text, before, start):
+        before = start
+    ext = _PHONE_EXTN.match(text, end)
+    if ext and ext.end() > end:
+        end = _tokens_after(spaces, ext.end(), len(text), 0)
+    return before, end
+
+
 def _token_before(spaces: list[int], start: int) -> int:
     """Start of the token before the one starting at `start` (0 if none)."""
     k = bisect.bisect_left(spaces, start) - 1  # the white space just before start
@@ -111,8 +135,11 @@ def _token_before(spaces: list[int], start: int) -> int:
 
 
 def _tokens_after(spaces: list[int], end: int, n: int, count: int) -> int:
-    """End of the `count`-th token after position `end` (a white space or n)."""
+    """End of the `count`-th token after position `end` (a white space or n); with count 0,
+    the end of the token `end` is in."""
     j = bisect.bisect_left(spaces, end)
+    if count == 0:
+        return spaces[j] if j < len(spaces) else n
     for _ in range(count):
         while j < len(spaces) and spaces[j] == end:
             end, j = end + 1, j + 1  # over a run of white space
@@ -175,8 +202,7 @@ class Detector:
             j = bisect.bisect_left(spaces, end)  # the first white space at or after end
             end = spaces[j] if j < len(spaces) else n
             if entity == "PHONE_NUMBER":
-                # a match may start with a lone "+" or "(" and end with " ext. 123"
-                start, end = _token_before(spaces, start), _tokens_after(spaces, end, n, 2)
+                start, end = _phone_edges(text, spaces, start, end)
             if spans and start <= spans[-1][1]:
                 spans[-1] = (spans[-1][0], max(spans[-1][1], end))
             else:
