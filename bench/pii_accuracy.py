@@ -29,22 +29,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from corpuscope.privacy.detect import Detector  # noqa: E402
-from corpuscope.privacy.recognizers import NER_ENTITIES, spacy_model  # noqa: E402
+from corpuscope.privacy.recognizers import (  # noqa: E402
+    NER_ENTITIES,
+    PATTERN_ENTITIES,
+    spacy_model,
+)
 from corpuscope.privacy.scan import SPACY_ENTITIES, _nlp  # noqa: E402
 
 from tests.planted import make_planted  # noqa: E402
 
 EVALUATOR = ROOT / "samples" / "pii" / "presidio-evaluator-synth-v2.json"
 LABEL_MAP = {"GPE": "LOCATION", "STREET_ADDRESS": "LOCATION"}
-ENTITIES = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IP_ADDRESS",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    *NER_ENTITIES,
-)
+ENTITIES = (*(e for e in PATTERN_ENTITIES if e not in ("CRYPTO", "SECRET_KEY")), *NER_ENTITIES)
 
 
 def detect_all(texts: list[str], model: str | None) -> list[list[tuple[str, int, int]]]:

@@ -228,9 +228,28 @@ class PiiShard:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
 
 
+class _RunSummary:
+    """What ingest and scan summaries share: success, and JSON with throughput."""
+
+    _throughput_of = "text_bytes"  # the byte count MB/s is computed from
+
+    @property
+    def ok(self) -> bool:
+        return self.shards_failed == 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        done = getattr(self, self._throughput_of)
+        data["mb_per_s"] = round(done / 1e6 / self.seconds, 2) if self.seconds else 0.0
+        return data
+
+
 @dataclass(slots=True)
-class IngestSummary:
+class IngestSummary(_RunSummary):
     """The end of an ingest run, printed as a table or as JSON."""
+
+    _throughput_of = "input_bytes"
 
     corpus: str
     shards_done: int = 0
@@ -248,19 +267,9 @@ class IngestSummary:
     ignored: list[dict[str, str]] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return self.shards_failed == 0
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        data["mb_per_s"] = round(self.input_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
-        return data
-
 
 @dataclass(slots=True)
-class ScanSummary:
+class ScanSummary(_RunSummary):
     """The end of a scan run: shards, documents, spans by entity and by language."""
 
     corpus: str
@@ -276,13 +285,3 @@ class ScanSummary:
     by_entity: dict[str, int] = field(default_factory=dict)
     by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.shards_failed == 0
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        data["mb_per_s"] = round(self.text_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
-        return data
