@@ -79,11 +79,12 @@ def find_identifier(
         paths = [str(p) for p in store.corpus(name).pii_paths()]
         result = LookupResult(name, entity)
         if paths:
-            rows = duckdb.execute(
-                'select doc_id, start, "end" from read_parquet(?) '
-                "where value_hash = ? and entity_type = ? order by doc_id, start limit ?",
-                [paths, h, entity, limit],
-            ).fetchall()
+            with duckdb.connect() as con:  # one connection per lookup: safe across threads
+                rows = con.execute(
+                    'select doc_id, start, "end" from read_parquet(?) '
+                    "where value_hash = ? and entity_type = ? order by doc_id, start limit ?",
+                    [paths, h, entity, limit],
+                ).fetchall()
             result.spans = [(d, s, e) for d, s, e in rows]
             result.documents = sorted({d for d, _, _ in rows})
             result.occurrences = len(rows)
