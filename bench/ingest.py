@@ -202,6 +202,13 @@ CONFIGS = {  # name: (executor, workers, which files)
 }
 
 
+def write_report(path: Path, report: dict) -> None:
+    """A benchmark's figures as JSON (bench/out/ is ignored by git)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=200, help="corpus size in MB (default 200)")
@@ -318,9 +325,7 @@ def main() -> None:
         "results": rows,
         "verdict": verdict,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

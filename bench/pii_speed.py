@@ -481,9 +481,7 @@ def main() -> None:
         "verdict": verdict,
         "profile": profile,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    bench_ingest.write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -158,13 +158,14 @@ class Shard:
     skipped: int = 0  # records passed over on purpose (non-HTML WARC responses), not in `records`
     status: str = "done"  # done | failed
     error: str | None = None
+    reasons: dict[str, int] = field(default_factory=dict)  # quarantined records by reason
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Shard:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass(slots=True)
@@ -225,7 +226,7 @@ class PiiShard:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PiiShard:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 class _RunSummary:

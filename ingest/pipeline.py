@@ -297,6 +297,7 @@ class _ShardWriter:
             parquet=None,
             parquet_bytes=0,
             sha256=None,
+            reasons=dict(Counter(_reason_kind(q.reason) for q in self.quarantined)),
         )
         base.update(kw)
         return Shard(**base)
@@ -408,13 +409,18 @@ def ingest(
             summary.input_bytes += task.size_bytes
             for r in results:
                 _tally(summary, r)
-                if r.outcome == "written" and r.shard and r.shard.quarantined:
-                    reasons.update(_quarantine_reasons(cs, r.shard.shard_id))
+                if r.outcome == "written":
+                    reasons.update(r.shard.reasons)
             if on_progress:
                 on_progress(task, results)
     summary.seconds = time.perf_counter() - started
     summary.quarantine_reasons = dict(reasons.most_common())
     return summary
+
+
+def _reason_kind(reason: str) -> str:
+    """A quarantine reason cut before any detail that varies record by record."""
+    return re.split(r"[:(]| at byte", reason, maxsplit=1)[0].strip()
 
 
 def _tally(summary: IngestSummary, r: ShardResult) -> None:
@@ -435,12 +441,3 @@ def _tally(summary: IngestSummary, r: ShardResult) -> None:
     summary.skipped_records += s.skipped
     summary.text_bytes += s.text_bytes
     summary.parquet_bytes += s.parquet_bytes
-
-
-def _quarantine_reasons(cs: CorpusStore, shard: str) -> Counter[str]:
-    """Reasons, cut before any detail that varies record by record."""
-    table = pq.read_table(cs.quarantine_dir / f"{shard}.parquet", columns=["reason"])
-    return Counter(
-        re.split(r"[:(]| at byte", r, maxsplit=1)[0].strip()
-        for r in table.column("reason").to_pylist()
-    )

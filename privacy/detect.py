@@ -17,10 +17,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from corpuscope.privacy.hashing import PHONE_REGIONS
 from corpuscope.privacy.recognizers import PATTERN_ENTITIES, SECRET_PATTERNS, pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -120,7 +122,7 @@ def _phone_edges(text: str, spaces: list[int], start: int, end: int) -> tuple[in
         before = start
     ext = _PHONE_EXTN.match(text, end)
     if ext and ext.end() > end:
-        end = _tokens_after(spaces, ext.end(), len(text), 0)
+        end = _token_end(spaces, ext.end(), len(text))
     return before, end
 
 
@@ -134,17 +136,16 @@ def _token_before(spaces: list[int], start: int) -> int:
     return spaces[k - 1] + 1 if k > 0 else 0
 
 
-def _tokens_after(spaces: list[int], end: int, n: int, count: int) -> int:
-    """End of the `count`-th token after position `end` (a white space or n); with count 0,
-    the end of the token `end` is in."""
-    j = bisect.bisect_left(spaces, end)
-    if count == 0:
-        return spaces[j] if j < len(spaces) else n
-    for _ in range(count):
-        while j < len(spaces) and spaces[j] == end:
-            end, j = end + 1, j + 1  # over a run of white space
-        end = spaces[j] if j < len(spaces) else n
-    return end
+def _token_start(spaces: list[int], pos: int) -> int:
+    """Start of the token that `pos` is in (just after the white space before it)."""
+    i = bisect.bisect_left(spaces, pos)
+    return spaces[i - 1] + 1 if i > 0 else 0
+
+
+def _token_end(spaces: list[int], pos: int, n: int) -> int:
+    """End of the token that `pos` is in: the first white space at or after it, or n."""
+    j = bisect.bisect_left(spaces, pos)
+    return spaces[j] if j < len(spaces) else n
 
 
 def space_positions(text: str) -> list[int]:
@@ -197,10 +198,7 @@ class Detector:
                 if margin == TOKEN
                 else (max(0, m.start() - margin), min(n, m.end() + margin))
             )
-            i = bisect.bisect_left(spaces, start)  # the last white space before start
-            start = spaces[i - 1] + 1 if i > 0 else 0
-            j = bisect.bisect_left(spaces, end)  # the first white space at or after end
-            end = spaces[j] if j < len(spaces) else n
+            start, end = _token_start(spaces, start), _token_end(spaces, end, n)
             if entity == "PHONE_NUMBER":
                 start, end = _phone_edges(text, spaces, start, end)
             if spans and start <= spans[-1][1]:
@@ -265,6 +263,12 @@ class Detector:
             for recognizer in self.recognizers[entity]:
                 results.extend(recognizer.analyze(text, [entity], None))
         return EntityRecognizer.remove_duplicates(results)
+
+
+@lru_cache(maxsize=4)
+def shared_detector(phone_regions: str = ",".join(PHONE_REGIONS)) -> Detector:
+    """One detector (and its window memo) per process and phone-region setting."""
+    return Detector(phone_regions=tuple(r.strip() for r in phone_regions.split(",") if r.strip()))
 
 
 def result_key(r: RecognizerResult) -> tuple[str, int, int, float]:

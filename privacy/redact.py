@@ -11,20 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from corpuscope.privacy.detect import Detector
+from corpuscope.privacy.detect import Detector, shared_detector
 from corpuscope.privacy.hashing import value_hash
 from corpuscope.privacy.recognizers import LABELS
 
 from corpuscope.models import PiiSpan
-
-_DEFAULT: Detector | None = None
-
-
-def _default_detector() -> Detector:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Detector()
-    return _DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +59,7 @@ def redact(
             )
         )
     if runtime_pass:
-        for r in (detector or _default_detector()).detect(text):
+        for r in (detector or shared_detector()).detect(text):
             if keep and key is not None:
                 h = value_hash(key, r.entity_type, text[r.start : r.end], phone_region)
                 if h in keep:

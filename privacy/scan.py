@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpuscope.privacy.detect import TRIGGERS, Detector, detector_name
+from corpuscope.privacy.detect import TRIGGERS, detector_name, shared_detector
 from corpuscope.privacy.hashing import store_key, value_hash
 from corpuscope.privacy.recognizers import (
     NER_ENTITIES,
@@ -65,11 +65,6 @@ def scanner_version(settings: Settings, ner_model: str | None) -> str:
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).hexdigest()
 
 
-@lru_cache(maxsize=4)
-def _detector(phone_regions: str) -> Detector:
-    return Detector(phone_regions=tuple(r.strip() for r in phone_regions.split(",") if r.strip()))
-
-
 @lru_cache(maxsize=2)
 def _nlp(model: str) -> Any:
     import spacy
@@ -101,7 +96,7 @@ def scan_shard(
         return None
     started = time.perf_counter()
     key = store_key(Path(data_root))
-    detector = _detector(settings.phone_regions)
+    detector = shared_detector(settings.phone_regions)
     spans: list[PiiSpan] = []
     by_language: dict[str, Counter[str]] = defaultdict(Counter)
     documents = with_pii = text_bytes = 0
