@@ -61,6 +61,58 @@ class Settings(BaseSettings):
         description="Seconds an ingest waits for another ingest of the same corpus before refusing.",
     )
 
+    index_partitions: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="tantivy partitions per corpus, searched in parallel and merged.",
+    )
+    index_threads: int = Field(
+        1, ge=1, le=16, description="Indexing threads of each partition's tantivy writer."
+    )
+    index_heap_mb: int = Field(
+        256,
+        ge=16,
+        description="Memory (MB) of each tantivy indexing thread before it flushes a segment.",
+    )
+    snippet_words: int = Field(
+        128,
+        ge=8,
+        le=1000,
+        description="Most words in a snippet or document window shown to the public.",
+    )
+    max_query_chars: int = Field(
+        1000, ge=1, description="Longest search query (characters); longer ones get 422."
+    )
+    max_passage_chars: int = Field(
+        20_000, ge=1, description="Longest passage for exact and membership checks (characters)."
+    )
+    max_clauses: int = Field(
+        64, ge=1, description="Most terms and phrases in one search query; more get 422."
+    )
+    max_k: int = Field(100, ge=1, description="Largest page size (`k`) of any answer.")
+    max_offset: int = Field(10_000, ge=0, description="Deepest result offset a search may page to.")
+    max_candidates: int = Field(
+        2000,
+        ge=1,
+        description="Most candidate documents an exact or membership check confirms on the text.",
+    )
+    max_identifiers: int = Field(
+        20,
+        ge=1,
+        description="Most identifiers (e-mails, phones, user names, URLs) in one person search.",
+    )
+    query_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a query may run; past it the API answers 503 (or a partial answer where one exists).",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body the API reads; larger ones get 413."
+    )
+    host: str = Field("127.0.0.1", description="Address `corpuscope serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `corpuscope serve` listens on.")
+
 
 def settings_help() -> dict[str, str]:
     """Setting name -> its line of help (for docs and `--help`)."""

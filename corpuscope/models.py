@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 #: Parquet schema of a document shard (DESIGN.md, "Documents").
 DOCUMENT_SCHEMA = pa.schema(
@@ -286,3 +287,193 @@ class ScanSummary(_RunSummary):
     by_entity: dict[str, int] = field(default_factory=dict)
     by_language: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    """The end of an index run: shards added, removed and kept, and the index's size."""
+
+    corpus: str
+    partitions: int
+    generation: str
+    rebuilt: bool = False
+    shards_added: int = 0
+    shards_removed: int = 0
+    shards_kept: int = 0
+    documents_added: int = 0
+    text_bytes: int = 0
+    index_bytes: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["mb_per_s"] = round(self.text_bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0
+        return data
+
+
+# -- answers: what the index returns to the CLI and the API (pydantic, so the API's schema) -----
+class Snippet(BaseModel):
+    """A redacted window of a document (at most `snippet_words` words) with highlights.
+
+    `highlights` are [start, end) character offsets into `text` (the redacted text), computed
+    after redaction; `start` is where the window begins in the document.
+    """
+
+    text: str
+    highlights: list[tuple[int, int]] = []
+    start: int = 0
+    end: int = 0
+    redactions: int = 0
+
+
+class Hit(BaseModel):
+    doc_id: str
+    corpus: str
+    score: float
+    url: str | None = None
+    domain: str | None = None
+    language: str | None = None
+    timestamp: datetime | None = None
+    snippet: Snippet
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    corpora: list[str]
+    total: int
+    offset: int
+    k: int
+    hits: list[Hit]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class ExactHit(Hit):
+    occurrences: int
+
+
+class ExactAnswer(BaseModel):
+    passage: str  # the normalised passage that was looked for
+    case_sensitive: bool
+    documents: int
+    occurrences: int
+    candidates: int  # documents the phrase query returned, before confirmation on the text
+    hits: list[ExactHit]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class Span(BaseModel):
+    start: int
+    end: int
+
+
+class MembershipEvidence(BaseModel):
+    doc_id: str
+    corpus: str
+    coverage: float
+    longest_run: int  # words
+    passage_spans: list[Span]
+    document_spans: list[Span]
+    snippet: Snippet
+
+
+class MembershipAnswer(BaseModel):
+    verdict: str  # verbatim | near-duplicate | partial | not-found
+    coverage: float
+    longest_run: int
+    passage_words: int
+    shingle_words: int
+    thresholds: dict[str, float]
+    evidence: list[MembershipEvidence]
+    candidates: int
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class PersonCorpus(BaseModel):
+    corpus: str
+    name_documents: int
+    identifier_documents: dict[str, int]  # identifier label ("email 1") -> documents
+    any_identifier_documents: int
+    both_documents: int
+
+
+class PersonEvidence(BaseModel):
+    doc_id: str
+    corpus: str
+    name: bool
+    identifiers: list[str]  # labels of the identifiers the document holds
+    snippet: Snippet
+
+
+class PersonAnswer(BaseModel):
+    name: str
+    variants: list[str]
+    corpora: list[PersonCorpus]
+    evidence: list[PersonEvidence]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class DocumentView(BaseModel):
+    doc_id: str
+    corpus: str
+    shard: str
+    url: str | None = None
+    domain: str | None = None
+    language: str | None = None
+    timestamp: datetime | None = None
+    n_chars: int
+    window: Snippet
+
+
+class CorpusInfo(BaseModel):
+    """A corpus and its sizes: what was ingested and what the index holds."""
+
+    name: str
+    shards: int
+    documents: int
+    quarantined: int
+    text_bytes: int
+    parquet_bytes: int
+    indexed_documents: int
+    index_bytes: int
+    index_partitions: int
+
+
+# -- questions: what the API and CLI ask of the index --------------------------------------------
+_STRICT = ConfigDict(extra="forbid")
+
+
+class Filters(BaseModel):
+    """What every question can be narrowed to: corpora, domain, language, shard, time range."""
+
+    model_config = _STRICT
+
+    corpora: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=32)
+    domain: str | None = Field(None, max_length=253)
+    language: str | None = Field(None, max_length=16)
+    shard: str | None = Field(None, max_length=200)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ExactRequest(Filters):
+    passage: str = Field(..., min_length=1, max_length=100_000)
+    case_sensitive: bool = True
+    k: int = Field(10, ge=1, le=1000)
+
+
+class MembershipRequest(Filters):
+    passage: str = Field(..., min_length=1, max_length=100_000)
+    k: int = Field(5, ge=1, le=1000)
+
+
+class PersonRequest(Filters):
+    name: str = Field("", max_length=10_000)
+    emails: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    phones: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    usernames: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    urls: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    k: int = Field(10, ge=1, le=1000)

@@ -1,0 +1,50 @@
+"""Dependencies of the routes: settings, the open indexes, and running a query in a thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from corpuscope.api.errors import QueryTimeout
+from corpuscope.index.searcher import Indexes
+from fastapi import Depends, Request
+
+from corpuscope.config import Settings
+
+T = TypeVar("T")
+#: A query that answers partially gets this long past `query_timeout` to return its part.
+GRACE_SECONDS = 1.0
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_indexes(request: Request) -> Indexes:
+    return request.app.state.indexes
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IndexesDep = Annotated[Indexes, Depends(get_indexes)]
+
+
+async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking query in the worker threads, bounded by the query time limit.
+
+    Past the limit the client gets 503 at once; the event loop is never blocked, and the
+    abandoned thread finishes on its own (queries check their deadline and stop early).
+    """
+    settings: Settings = request.app.state.settings
+    limiter: anyio.CapacityLimiter = request.app.state.limiter
+    try:
+        with anyio.fail_after(settings.query_timeout + GRACE_SECONDS):
+            return await anyio.to_thread.run_sync(
+                partial(fn, *args, **kwargs), abandon_on_cancel=True, limiter=limiter
+            )
+    except TimeoutError:
+        raise QueryTimeout(
+            f"the query took longer than {settings.query_timeout:g} s and was stopped"
+        ) from None

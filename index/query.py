@@ -1,0 +1,300 @@
+"""The questions asked of the index: BM25 search, exact passages, single documents.
+
+Every function takes the `Indexes` of a data directory and the settings (for limits), and
+returns a pydantic answer from `corpuscope.models`; the CLI prints it, the API serves it.
+Bad input raises `QueryError` (HTTP 422); every snippet shown is redacted (`snippets`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import tantivy
+from corpuscope.index.build import folder_bytes
+from corpuscope.index.schema import tokenize, tokens_with_offsets
+from corpuscope.index.searcher import CorpusIndex, Indexes
+from corpuscope.index.snippets import snippet
+
+from corpuscope.config import Settings
+from corpuscope.models import (
+    CorpusInfo,
+    DocumentView,
+    ExactAnswer,
+    ExactHit,
+    Filters,
+    Hit,
+    SearchAnswer,
+)
+
+
+class QueryError(ValueError):
+    """A request the index cannot answer as asked (too long, too many clauses, no words …)."""
+
+
+class NotFound(LookupError):
+    """A corpus or document that does not exist (HTTP 404)."""
+
+
+@dataclass
+class Deadline:
+    """A per-query time limit; loops over candidates check it and stop with `partial`."""
+
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() - self.start > self.seconds
+
+    def ms(self) -> float:
+        return round((time.monotonic() - self.start) * 1000, 2)
+
+
+def clauses(filters: Filters, schema: tantivy.Schema) -> list[tantivy.Query]:
+    """The filters as tantivy queries, all of which a document must match."""
+    out = [
+        tantivy.Query.term_query(schema, name, value)
+        for name, value in (
+            ("domain", filters.domain),
+            ("language", filters.language),
+            ("shard", filters.shard),
+        )
+        if value
+    ]
+    if filters.since or filters.until:
+        out.append(
+            tantivy.Query.range_query(
+                schema, "timestamp", tantivy.FieldType.Date, filters.since, filters.until
+            )
+        )
+    return out
+
+
+def targets(indexes: Indexes, filters: Filters) -> list[CorpusIndex]:
+    """The indexed corpora a question goes to; an unknown corpus is a 404."""
+    known = set(indexes.store.corpora())
+    for name in filters.corpora:
+        if name not in known:
+            raise NotFound(f"no corpus named {name!r}")
+    return indexes.indexed(filters.corpora or None)
+
+
+def with_filters(query: tantivy.Query, schema: tantivy.Schema, filters: Filters) -> tantivy.Query:
+    extra = clauses(filters, schema)
+    if not extra:
+        return query
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [query, *extra]])
+
+
+_CLAUSE = re.compile(r'"[^"]*"|\S+')
+
+
+def check_query(q: str, settings: Settings) -> None:
+    if not q.strip():
+        raise QueryError("the query is empty")
+    if len(q) > settings.max_query_chars:
+        raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
+    clauses = [c for c in _CLAUSE.findall(q) if c not in ("AND", "OR", "NOT")]
+    if len(clauses) > settings.max_clauses:
+        raise QueryError(
+            f"the query has {len(clauses)} clauses; at most {settings.max_clauses} are allowed"
+        )
+
+
+def check_page(k: int, offset: int, settings: Settings) -> None:
+    if not 1 <= k <= settings.max_k:
+        raise QueryError(f"k must be between 1 and {settings.max_k}")
+    if not 0 <= offset <= settings.max_offset:
+        raise QueryError(f"offset must be between 0 and {settings.max_offset}")
+
+
+def search(
+    indexes: Indexes,
+    q: str,
+    settings: Settings,
+    filters: Filters | None = None,
+    k: int = 10,
+    offset: int = 0,
+) -> SearchAnswer:
+    """BM25 over the text with tantivy's lenient query parser (no regexes), filtered and paged."""
+    deadline = Deadline(settings.query_timeout)
+    filters = filters or Filters()
+    check_query(q, settings)
+    check_page(k, offset, settings)
+    cis = targets(indexes, filters)
+
+    def build(ci: CorpusIndex) -> tantivy.Query:
+        parsed, _errors = ci.parse(q)  # lenient: what cannot be parsed matches nothing
+        return with_filters(parsed, ci.schema, filters)
+
+    total, found = indexes.search(cis, build, offset + k)
+    terms = set(tokenize(re.sub(r"\b\w+:", " ", q)))
+    hits = []
+    for f in found[offset : offset + k]:
+        doc = indexes.fetch(f)
+        hits.append(
+            Hit(
+                doc_id=doc.doc_id,
+                corpus=doc.corpus,
+                score=round(f.score, 4),
+                url=doc.url,
+                domain=doc.domain,
+                language=doc.language,
+                timestamp=doc.timestamp,
+                snippet=snippet(doc.text, doc.spans, terms, words=settings.snippet_words),
+            )
+        )
+    return SearchAnswer(
+        query=q,
+        corpora=[c.name for c in cis],
+        total=total,
+        offset=offset,
+        k=k,
+        hits=hits,
+        partial=deadline.passed,
+        took_ms=deadline.ms(),
+    )
+
+
+# -- exact passages ----------------------------------------------------------------------------
+def normalise_passage(passage: str) -> str:
+    """White space runs become one space; the passage is otherwise kept as given."""
+    return " ".join(passage.split())
+
+
+def passage_pattern(passage: str, case_sensitive: bool) -> re.Pattern[str]:
+    """The passage's words, in order, separated by any white space."""
+    body = r"\s+".join(re.escape(w) for w in passage.split())
+    return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
+
+
+def phrase_query(schema: tantivy.Schema, passage: str) -> tantivy.Query:
+    """A phrase query that every document holding `passage` matches (a superset).
+
+    The first and last words are left out of the phrase when there are four or more, since
+    the passage may start or end inside a word of the document.
+    """
+    words = [t for t, _, _ in tokens_with_offsets(passage)]
+    if not words:
+        raise QueryError("the passage has no words to look for")
+    inner = words[1:-1] if len(words) >= 4 else words
+    if len(inner) == 1:
+        return tantivy.Query.term_query(schema, "text", inner[0])
+    return tantivy.Query.phrase_query(schema, "text", inner)
+
+
+def exact(
+    indexes: Indexes,
+    passage: str,
+    settings: Settings,
+    filters: Filters | None = None,
+    k: int = 10,
+    case_sensitive: bool = True,
+) -> ExactAnswer:
+    """Does this passage occur verbatim? Documents and occurrences, confirmed on the text."""
+    deadline = Deadline(settings.query_timeout)
+    filters = filters or Filters()
+    if len(passage) > settings.max_passage_chars:
+        raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
+    check_page(k, 0, settings)
+    norm = normalise_passage(passage)
+    pattern = passage_pattern(norm, case_sensitive)
+    cis = targets(indexes, filters)
+    _, found = indexes.search(
+        cis,
+        lambda ci: with_filters(phrase_query(ci.schema, norm), ci.schema, filters),
+        settings.max_candidates,
+        count=False,
+    )
+    documents = occurrences = 0
+    hits: list[ExactHit] = []
+    partial = len(found) >= settings.max_candidates
+    terms = set(tokenize(norm))
+    for f in found:
+        if deadline.passed:
+            partial = True
+            break
+        doc = indexes.fetch(f)
+        matches = list(pattern.finditer(doc.text))
+        if not matches:
+            continue  # the phrase matched but the text does not confirm it
+        documents += 1
+        occurrences += len(matches)
+        if len(hits) < k:
+            hits.append(
+                ExactHit(
+                    doc_id=doc.doc_id,
+                    corpus=doc.corpus,
+                    score=round(f.score, 4),
+                    url=doc.url,
+                    domain=doc.domain,
+                    language=doc.language,
+                    timestamp=doc.timestamp,
+                    occurrences=len(matches),
+                    snippet=snippet(
+                        doc.text,
+                        doc.spans,
+                        terms,
+                        focus=matches[0].start(),
+                        words=settings.snippet_words,
+                    ),
+                )
+            )
+    return ExactAnswer(
+        passage=norm,
+        case_sensitive=case_sensitive,
+        documents=documents,
+        occurrences=occurrences,
+        candidates=len(found),
+        hits=hits,
+        partial=partial,
+        took_ms=deadline.ms(),
+    )
+
+
+def document(indexes: Indexes, doc_id: str, settings: Settings, start: int = 0) -> DocumentView:
+    """A document's metadata and a redacted window of it from character `start`."""
+    doc = indexes.find_doc(doc_id)
+    if doc is None:
+        raise NotFound(f"no document {doc_id!r}")
+    return DocumentView(
+        doc_id=doc.doc_id,
+        corpus=doc.corpus,
+        shard=doc.shard,
+        url=doc.url,
+        domain=doc.domain,
+        language=doc.language,
+        timestamp=doc.timestamp,
+        n_chars=len(doc.text),
+        window=snippet(
+            doc.text,
+            doc.spans,
+            focus=min(max(start, 0), len(doc.text)),
+            words=settings.snippet_words,
+            lead=0.0,
+        ),
+    )
+
+
+def corpora(indexes: Indexes) -> list[CorpusInfo]:
+    """Every corpus with its sizes, and what its index holds."""
+    out = []
+    for name in indexes.store.corpora():
+        totals = indexes.store.corpus(name).manifest().totals()
+        ci = indexes.get(name)
+        out.append(
+            CorpusInfo(
+                name=name,
+                shards=totals["shards"],
+                documents=totals["documents"],
+                quarantined=totals["quarantined"],
+                text_bytes=totals["text_bytes"],
+                parquet_bytes=totals["parquet_bytes"],
+                indexed_documents=ci.num_docs() if ci else 0,
+                index_bytes=folder_bytes(ci.folder) if ci else 0,
+                index_partitions=len(ci.partitions) if ci else 0,
+            )
+        )
+    return out

@@ -1,0 +1,95 @@
+"""Windows of documents as they may be shown: cut to a word cap, redacted, then highlighted.
+
+Order matters: the window is redacted first (the sidecar's spans plus the runtime pattern
+pass of `privacy.redact`), and only then are query terms highlighted in the redacted text,
+so a highlight can never point into, or reveal the length of, a piece of personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+
+from corpuscope.index.schema import WORD, fold, tokens_with_offsets
+from corpuscope.privacy.redact import redact
+
+from corpuscope.models import PiiSpan, Snippet
+
+_NON_SPACE = re.compile(r"\S+")
+_LABEL = re.compile(r"\[[A-Z_]+\]")
+#: A window starts this share of its words before the point of interest.
+_LEAD = 0.25
+#: Characters of a long document searched for the first term when no faster way finds it.
+_SCAN_CHARS = 200_000
+
+
+def first_match(text: str, terms: Collection[str]) -> int | None:
+    """Character offset of the first word of `text` whose index term is in `terms`."""
+    if not terms:
+        return None
+    ascii_terms = [t for t in terms if t.isascii()]
+    if ascii_terms:  # fast path: a case-insensitive search in C, then checked by folding
+        pattern = re.compile(
+            r"(?<![^\W_])(?:" + "|".join(map(re.escape, ascii_terms)) + r")(?![^\W_])", re.I
+        )
+        m = pattern.search(text)
+        if m and fold(m.group()) in terms:
+            return m.start()
+    for term, start, _ in tokens_with_offsets(text[:_SCAN_CHARS]):
+        if term in terms:
+            return start
+    return None
+
+
+def window(text: str, focus: int | None, words: int, lead: float = _LEAD) -> tuple[int, int]:
+    """[start, end) of a window of `words` words, a `lead` share of them before `focus`."""
+    focus = focus or 0
+    lead = int(words * lead)
+    lo = max(0, focus - 80 * lead)  # words are rarely longer than 80 characters
+    starts = [m.start() for m in _NON_SPACE.finditer(text, lo, focus)]
+    if lead and len(starts) >= lead:
+        start = starts[-lead]
+    elif lo == 0:
+        start = 0
+    else:
+        start = starts[0] if starts else focus
+    end = start
+    for i, m in enumerate(_NON_SPACE.finditer(text, start)):
+        if i == words:
+            break
+        end = m.end()
+    return start, end
+
+
+def snippet(
+    text: str,
+    spans: Iterable[PiiSpan] = (),
+    terms: Collection[str] = (),
+    focus: int | None = None,
+    words: int = 128,
+    lead: float = _LEAD,
+) -> Snippet:
+    """A redacted, highlighted window of `text` (focused on `focus`, else the first term)."""
+    if focus is None:
+        focus = first_match(text, terms)
+    start, end = window(text, focus, words, lead)
+    redacted, replaced = redact(text[start:end], spans, offset=start)
+    return Snippet(
+        text=redacted,
+        highlights=highlight(redacted, terms),
+        start=start,
+        end=end,
+        redactions=len(replaced),
+    )
+
+
+def highlight(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
+    """Offsets of the words of `text` whose index term is in `terms`; labels never match."""
+    if not terms:
+        return []
+    labels = [(m.start(), m.end()) for m in _LABEL.finditer(text)]
+    out = []
+    for m in WORD.finditer(text):
+        if fold(m.group()) in terms and not any(s <= m.start() < e for s, e in labels):
+            out.append((m.start(), m.end()))
+    return out
