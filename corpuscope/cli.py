@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from corpuscope.config import Settings
-from corpuscope.models import IngestSummary, ScanSummary, ShardResult, SourceTask
+from corpuscope.models import IndexSummary, IngestSummary, ScanSummary, ShardResult, SourceTask
 from corpuscope.store import Store, StoreError
 
 app = typer.Typer(
@@ -416,6 +416,169 @@ def corpora_cmd(
     out.print(t)
 
 
+def run_index(
+    settings: Settings, corpus: str, rebuild: bool = False, quiet: bool = False
+) -> IndexSummary:
+    """Bring a corpus's index up to date (shared by `index` and `demo`)."""
+    from corpuscope.index.build import build_index
+
+    store = Store(settings.data)
+    if corpus not in store.corpora():
+        raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
+    cs = store.corpus(corpus)
+    total = sum(s.text_bytes for s in cs.manifest().done())
+    with _progress(quiet) as progress:
+        bar = progress.add_task(f"index {corpus}", total=total or None, docs=0, sources="")
+
+        def on_shard(unit) -> None:
+            progress.update(bar, advance=unit.shard.text_bytes)
+
+        return build_index(
+            cs,
+            partitions=settings.index_partitions,
+            threads=settings.index_threads,
+            heap_mb=settings.index_heap_mb,
+            rebuild=rebuild,
+            lock_timeout=settings.lock_timeout,
+            on_shard=on_shard,
+        )
+
+
+@app.command("index")
+def index_cmd(
+    corpus: Annotated[str, typer.Option(help="Corpus to index.")] = ...,
+    partitions: Annotated[
+        int | None, typer.Option(help="Index partitions (default 2); a change rebuilds.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Indexing threads per partition (default 1).")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Build a new index from scratch.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Build or update a corpus's full-text index (tantivy) from its shards and PII sidecars.
+
+    Incremental: new shards are added, replaced or removed ones replaced or removed; a
+    searcher sees the index from before or after a build, never half of one.
+    """
+    settings = _settings(data_dir, index_partitions=partitions, index_threads=threads)
+    summary = _guarded(lambda: run_index(settings, corpus, rebuild, quiet or as_json))
+    if as_json:
+        print(json.dumps(summary.to_json(), indent=1))
+        return
+    data = summary.to_json()
+    keys = ("partitions", "shards_added", "shards_removed", "shards_kept", "documents_added")
+    t = _counts_table(f"index: corpus {summary.corpus!r}", data, keys)
+    t.add_row("index MB", f"{summary.index_bytes / 1e6:.2f}")
+    t.add_row("seconds", f"{summary.seconds:.2f}")
+    t.add_row("MB/s (text)", f"{data['mb_per_s']:.2f}")
+    out.print(t)
+
+
+Mode = typer.Option(help="bm25 (ranked search), exact (verbatim passage), membership or person.")
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="Query, passage, or a person's name.")],
+    mode: Annotated[str, Mode] = "bm25",
+    corpus: Annotated[list[str] | None, typer.Option(help="Corpus (repeat; default all).")] = None,
+    domain: Annotated[str | None, typer.Option(help="Only this registered domain.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language code.")] = None,
+    k: Annotated[int, typer.Option(help="Results to show.")] = 10,
+    offset: Annotated[int, typer.Option(help="Results to skip (bm25).")] = 0,
+    email: Annotated[list[str] | None, typer.Option(help="Person: an e-mail (repeat).")] = None,
+    phone: Annotated[list[str] | None, typer.Option(help="Person: a phone number.")] = None,
+    username: Annotated[list[str] | None, typer.Option(help="Person: a user name.")] = None,
+    url: Annotated[list[str] | None, typer.Option(help="Person: a URL of theirs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Ask the index: ranked search, an exact passage, "was this trained on?" or a person.
+
+    Snippets are redacted as in the public API. Run `corpuscope index` first.
+    """
+    from corpuscope.index.membership import membership
+    from corpuscope.index.person import person
+    from corpuscope.index.query import NotFound, exact, search
+    from corpuscope.index.searcher import Indexes
+    from corpuscope.models import Filters
+
+    settings = _settings(data_dir)
+    indexes = Indexes(Store(settings.data))
+    filters = Filters(corpora=corpus or [], domain=domain, language=language)
+    asks = {
+        "bm25": lambda: search(indexes, query, settings, filters, k=k, offset=offset),
+        "exact": lambda: exact(indexes, query, settings, filters, k=k),
+        "membership": lambda: membership(indexes, query, settings, filters, k=k),
+        "person": lambda: person(
+            indexes,
+            query,
+            settings,
+            emails=email or [],
+            phones=phone or [],
+            usernames=username or [],
+            urls=url or [],
+            filters=filters,
+            k=k,
+        ),
+    }
+    if mode not in asks:
+        err.print(f"[red]error:[/] --mode must be one of {', '.join(asks)}")
+        raise typer.Exit(2)
+    if not indexes.indexed(filters.corpora or None):
+        err.print("[red]error:[/] nothing is indexed yet: run `corpuscope index --corpus NAME`")
+        raise typer.Exit(2)
+    try:
+        answer = _guarded(asks[mode])
+    except NotFound as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(answer.model_dump_json(indent=1))
+        return
+    _print_answer(answer)
+
+
+def _print_answer(answer) -> None:
+    """The headline of an answer, then its evidence with snippets."""
+    data = answer.model_dump()
+    head = {
+        k: v
+        for k, v in data.items()
+        if k not in ("hits", "evidence", "corpora", "thresholds") and not isinstance(v, list)
+    }
+    out.print(" · ".join(f"[bold]{k}[/] {v}" for k, v in head.items()))
+    for c in data.get("corpora") or []:
+        if isinstance(c, dict):
+            out.print("  " + " · ".join(f"{k} {v}" for k, v in c.items()))
+    for item in data.get("hits") or data.get("evidence") or []:
+        label = item.get("url") or item["doc_id"]
+        extra = {
+            k: item[k] for k in ("score", "coverage", "occurrences", "identifiers") if k in item
+        }
+        out.print(f"\n[bold cyan]{item['corpus']}[/] {label} {extra}")
+        out.print("  " + item["snippet"]["text"][:600].replace("\n", " "), markup=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (8000).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the API (and its docs at /docs) over the data directory with uvicorn."""
+    import uvicorn
+
+    from corpuscope.api.app import create_app
+
+    settings = _settings(data_dir, host=host, port=port)
+    out.print(f"corpuscope API on http://{settings.host}:{settings.port}/docs  (Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
 def samples_dir() -> Path:
     """The bundled samples: next to the package in a checkout, else ./samples."""
     here = Path(__file__).resolve().parent.parent / "samples"
@@ -442,16 +605,20 @@ def demo_cmd(
     samples: Annotated[Path | None, typer.Option(help="Folder of bundled samples.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the API on localhost when done (Ctrl-C stops).")
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """The main job on the bundled real samples: ingest C4, Common Crawl (JSONL, WARC, WET),
-    OpenWebText and The Pile into one corpus each, and print what was done."""
+    OpenWebText and The Pile into one corpus each, scan them for personal data, index them,
+    print what was done, then serve the API on localhost (--no-serve to stop there)."""
     settings = _settings(data_dir)
     root = samples or samples_dir()
     if not root.is_dir():
         err.print(f"[red]error:[/] no samples folder at {root}; pass --samples PATH")
         raise typer.Exit(2)
-    summaries, scans = [], []
+    summaries, scans, indexed = [], [], []
     for corpus, paths in DEMO_CORPORA.items():
         summaries.append(
             _guarded(
@@ -461,27 +628,47 @@ def demo_cmd(
             )
         )
         scans.append(_guarded(lambda c=corpus: run_scan(settings, c, quiet=quiet or as_json)))
+        indexed.append(_guarded(lambda c=corpus: run_index(settings, c, quiet=quiet or as_json)))
     if as_json:
         print(
             json.dumps(
-                {"ingest": [s.to_json() for s in summaries], "scan": [s.to_json() for s in scans]},
+                {
+                    "ingest": [s.to_json() for s in summaries],
+                    "scan": [s.to_json() for s in scans],
+                    "index": [s.to_json() for s in indexed],
+                },
                 indent=1,
             )
         )
     else:
-        _print_demo(summaries, scans)
+        _print_demo(summaries, scans, indexed)
         out.print(f"data directory: {settings.data.resolve()}")
-    raise typer.Exit(0 if all(s.ok for s in [*summaries, *scans]) else 1)
+    ok = all(s.ok for s in [*summaries, *scans])
+    if ok and serve:
+        serve_cmd(host=None, port=None, data_dir=settings.data)
+    raise typer.Exit(0 if ok else 1)
 
 
-def _print_demo(summaries: list[IngestSummary], scans: list[ScanSummary]) -> None:
+def _print_demo(
+    summaries: list[IngestSummary], scans: list[ScanSummary], indexed: list[IndexSummary]
+) -> None:
     """One line per corpus: what was ingested and what personal data the scan found."""
     from corpuscope.privacy.recognizers import LABELS
 
     t = Table(title="corpuscope demo: the bundled real samples")
-    for col in ("corpus", "docs", "quarantined", "failed", "text MB", "with PII", "PII spans"):
+    cols = (
+        "corpus",
+        "docs",
+        "quarantined",
+        "failed",
+        "text MB",
+        "with PII",
+        "PII spans",
+        "index MB",
+    )
+    for col in cols:
         t.add_column(col, justify="left" if col in ("corpus", "PII spans") else "right")
-    for s, sc in zip(summaries, scans, strict=True):
+    for s, sc, ix in zip(summaries, scans, indexed, strict=True):
         top = sorted(sc.by_entity.items(), key=lambda kv: -kv[1])[:4]
         spans = " ".join(f"{LABELS.get(k, k)}{v}" for k, v in top)
         t.add_row(
@@ -492,6 +679,7 @@ def _print_demo(summaries: list[IngestSummary], scans: list[ScanSummary]) -> Non
             f"{s.text_bytes / 1e6:.2f}",
             f"{sc.documents_with_pii:,}",
             spans or "-",
+            f"{ix.index_bytes / 1e6:.2f}",
         )
     out.print(t)
     for s in summaries:
