@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import tantivy
 from corpuscope.index.query import Deadline, QueryError, targets, with_filters
-from corpuscope.index.schema import tokens_with_offsets
+from corpuscope.index.schema import phrase, positioned, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
 
@@ -88,19 +88,12 @@ def verdict(coverage: float, longest: int, n_words: int) -> str:
     return "not-found"
 
 
-def _probe_query(ci: CorpusIndex, terms: list[str], n: int) -> tantivy.Query:
-    starts = range(len(terms) - n + 1)
+def _probe_query(ci: CorpusIndex, words: list[tuple[int, str]], n: int) -> tantivy.Query:
+    """Up to PROBES of the passage's shingles, spread over it, any of which may match."""
+    starts = list(range(len(words) - n + 1))
     step = max(1, len(starts) // PROBES)
-    probes = []
-    for i in list(starts)[::step][:PROBES]:
-        words = terms[i : i + n]
-        q = (
-            tantivy.Query.term_query(ci.schema, "text", words[0])
-            if n == 1
-            else tantivy.Query.phrase_query(ci.schema, "text", words)
-        )
-        probes.append((tantivy.Occur.Should, q))
-    return tantivy.Query.boolean_query(probes)
+    probes = [phrase(ci.schema, words[i : i + n]) for i in starts[::step][:PROBES]]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in probes])
 
 
 def membership(
@@ -125,7 +118,7 @@ def membership(
     cis = targets(indexes, filters)
     _, found = indexes.search(
         cis,
-        lambda ci: with_filters(_probe_query(ci, terms, n), ci.schema, filters),
+        lambda ci: with_filters(_probe_query(ci, positioned(passage), n), ci.schema, filters),
         min(CANDIDATES, settings.max_candidates),
         count=False,
     )

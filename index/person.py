@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import tantivy
 from corpuscope.index.query import Deadline, QueryError, targets, with_filters
-from corpuscope.index.schema import tokenize
+from corpuscope.index.schema import phrase, tokenize
 from corpuscope.index.searcher import CorpusIndex, Found, Indexes
 from corpuscope.index.snippets import snippet
 from corpuscope.privacy.hashing import store_key, value_hash
@@ -81,9 +81,7 @@ class Identifier:
 
 
 def _phrase(schema: tantivy.Schema, terms: list[str]) -> tantivy.Query:
-    if len(terms) == 1:
-        return tantivy.Query.term_query(schema, "text", terms[0])
-    return tantivy.Query.phrase_query(schema, "text", terms)
+    return phrase(schema, list(enumerate(terms)))
 
 
 def _any(queries: list[tantivy.Query]) -> tantivy.Query:

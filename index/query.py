@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import tantivy
 from corpuscope.index.build import folder_bytes
-from corpuscope.index.schema import tokenize, tokens_with_offsets
+from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
 
@@ -176,13 +176,10 @@ def phrase_query(schema: tantivy.Schema, passage: str) -> tantivy.Query:
     The first and last words are left out of the phrase when there are four or more, since
     the passage may start or end inside a word of the document.
     """
-    words = [t for t, _, _ in tokens_with_offsets(passage)]
+    words = positioned(passage)
     if not words:
         raise QueryError("the passage has no words to look for")
-    inner = words[1:-1] if len(words) >= 4 else words
-    if len(inner) == 1:
-        return tantivy.Query.term_query(schema, "text", inner[0])
-    return tantivy.Query.phrase_query(schema, "text", inner)
+    return phrase(schema, words[1:-1] if len(words) >= 4 else words)
 
 
 def exact(

@@ -8,16 +8,18 @@ same analyser tokenises queries, membership shingles and the benchmark baselines
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
+import regex
 import tantivy
 
 ANALYZER = "corpuscope"
 #: Bumped when the schema or the analyser changes: an index of another version is rebuilt.
 INDEX_VERSION = 1
-#: Runs of letters and digits: the same cut as tantivy's `simple` tokenizer.
-WORD = re.compile(r"[^\W_]+")
+#: Runs of letters and digits: exactly the cut of tantivy's `simple` tokenizer, which is Rust's
+#: `char::is_alphanumeric` (Unicode Alphabetic, combining vowel signs included, or Numeric).
+#: Python's `re` has no such class (its \w leaves out the vowel signs of Hindi or Arabic).
+WORD = regex.compile(r"[\p{Alphabetic}\p{N}]+")
 
 # Keyword fields (one raw term each) used as filters; `unit` names the shard version a
 # document came from, so a replaced or removed shard is deleted by one term.
@@ -70,6 +72,26 @@ def fold(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """The index's terms of `text`, in order."""
     return [t for t in (fold(m.group()) for m in WORD.finditer(text)) if t]
+
+
+def positioned(text: str) -> list[tuple[int, str]]:
+    """(position, term) as the index numbers them: a dropped word still takes its position."""
+    out = []
+    for pos, m in enumerate(WORD.finditer(text)):
+        t = fold(m.group())
+        if t:
+            out.append((pos, t))
+    return out
+
+
+def phrase(
+    schema: tantivy.Schema, terms: list[tuple[int, str]], field: str = "text"
+) -> tantivy.Query:
+    """A phrase (or single-term) query for positioned terms, positions relative to the first."""
+    if len(terms) == 1:
+        return tantivy.Query.term_query(schema, field, terms[0][1])
+    first = terms[0][0]
+    return tantivy.Query.phrase_query(schema, field, [(p - first, t) for p, t in terms])
 
 
 def tokens_with_offsets(text: str) -> list[tuple[str, int, int]]:

@@ -58,3 +58,53 @@ def documents(data_dir: Path, corpus: str):
     if not tables:
         return None
     return pa.concat_tables(tables).sort_by("doc_id")
+
+
+#: Small documents written for the person and redaction tests (corpus "people").
+PEOPLE = [
+    {
+        "id": "p1",
+        "text": "Ada Lovelace wrote the first program. Write to ada.lovelace@example.org "
+        "or call +44 20 7946 0958 for the notes.",
+    },
+    {"id": "p2", "text": "LOVELACE, ADA: notes on the analytical engine, with translations."},
+    {"id": "p3", "text": "A. Lovelace and C. Babbage corresponded about the engine for years."},
+    {
+        "id": "p4",
+        "text": "José Müller (jose.muller@example.com) leads the team; he posts as "
+        "@jmuller on the forum at https://forum.example.net/u/jmuller today.",
+    },
+    {"id": "p5", "text": "Jose Muller was cited twice in the weaving report."},
+    {"id": "p6", "text": "Unrelated text about engines and weaving looms; mail info@example.net."},
+    {"id": "p7", "text": "Lovelace Ada is listed in the index by her last name first."},
+    {"id": "p8", "text": "Someone wrote to ada.lovelace@example.org without naming anyone."},
+]
+
+
+def write_people(folder: Path) -> Path:
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "people.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in PEOPLE))
+    return path
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory) -> Path:
+    """A data directory with c4, commoncrawl (JSONL) and people ingested, scanned and indexed."""
+    from corpuscope.cli import run_index, run_ingest, run_scan
+    from corpuscope.config import Settings
+
+    root = tmp_path_factory.mktemp("indexed")
+    settings = Settings(data=root / "data")
+    sources = {
+        "c4": [SAMPLES / "c4"],
+        "commoncrawl": [SAMPLES / "commoncrawl" / "cc-main-2019-30-dolma-697.jsonl.gz"],
+        "people": [write_people(root / "people")],
+    }
+    for corpus, paths in sources.items():
+        assert run_ingest(settings, corpus, [str(p) for p in paths], quiet=True).ok
+        assert run_scan(settings, corpus, quiet=True).ok
+        run_index(settings, corpus, quiet=True)
+    return settings.data

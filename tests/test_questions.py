@@ -1,0 +1,244 @@
+"""The questions against ground truth on the real samples: exact, membership, search, person."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from corpuscope.config import Settings
+from corpuscope.index.membership import membership
+from corpuscope.index.person import name_variants, person
+from corpuscope.index.query import QueryError, document, exact, search
+from corpuscope.index.searcher import Indexes
+from corpuscope.models import Filters
+from corpuscope.store import Store
+from tests.conftest import documents
+
+REAL = ("c4", "commoncrawl")
+
+
+@pytest.fixture(scope="module")
+def ix(indexed) -> Indexes:
+    return Indexes(Store(indexed))
+
+
+@pytest.fixture(scope="module")
+def settings(indexed) -> Settings:
+    return Settings(data=indexed)
+
+
+@pytest.fixture(scope="module")
+def corpus_texts(indexed) -> dict[str, list[tuple[str, str]]]:
+    """(doc_id, text) of every document of the real corpora."""
+    out = {}
+    for c in REAL:
+        t = documents(indexed, c)
+        out[c] = list(
+            zip(t.column("doc_id").to_pylist(), t.column("text").to_pylist(), strict=True)
+        )
+    return out
+
+
+def _passages(texts, n: int, rng: random.Random, lo: int = 8, hi: int = 50):
+    """`n` passages of lo..hi words cut from random documents at white space."""
+    out = []
+    while len(out) < n:
+        doc_id, text = rng.choice(texts)
+        words = text.split()
+        if len(words) < lo:
+            continue
+        size = rng.randint(lo, min(hi, len(words)))
+        start = rng.randrange(len(words) - size + 1)
+        out.append((doc_id, " ".join(words[start : start + size])))
+    return out
+
+
+@pytest.mark.parametrize("corpus", REAL)
+def test_every_sampled_passage_is_found_exactly_where_it_is(ix, settings, corpus_texts, corpus):
+    """Counts agree with a brute-force scan of every document's text, and the source is found."""
+    rng = random.Random(11)
+    texts = corpus_texts[corpus]
+    flat = {d: " ".join(t.split()) for d, t in texts}
+    for doc_id, passage in _passages(texts, 60, rng):
+        ans = exact(ix, passage, settings, Filters(corpora=[corpus]), k=settings.max_k)
+        truth = {d for d, t in flat.items() if passage in t}
+        assert ans.documents == len(truth), passage
+        assert ans.occurrences >= ans.documents
+        assert not ans.partial
+        shown = {h.doc_id for h in ans.hits}
+        assert shown <= truth
+        if len(truth) <= settings.max_k:
+            assert doc_id in shown
+
+
+def test_exact_is_confirmed_on_the_text_not_just_the_phrase(ix, settings, corpus_texts):
+    """A phrase match that the text does not confirm is not counted (case, punctuation)."""
+    doc_id, text = next((d, t) for d, t in corpus_texts["c4"] if len(t.split()) > 30)
+    words = text.split()[5:15]
+    passage = " ".join(words)
+    assert exact(ix, passage, settings).documents >= 1
+    swapped = passage.swapcase()
+    if swapped != passage:
+        strict = exact(ix, swapped, settings)
+        assert strict.candidates >= 1  # the phrase query still matches (case-folded index)
+        assert strict.documents == 0
+        loose = exact(ix, swapped, settings, case_sensitive=False)
+        assert doc_id in {h.doc_id for h in loose.hits} or loose.documents > settings.max_k
+
+
+def test_words_that_never_co_occur_are_not_found(ix, settings, corpus_texts):
+    rng = random.Random(5)
+    texts = [t for _, t in corpus_texts["c4"] + corpus_texts["commoncrawl"]]
+    for _ in range(15):
+        words = [
+            rng.choice(re.findall(r"[A-Za-z]{4,}", rng.choice(texts)) or ["word"])
+            for _ in range(rng.randint(8, 40))
+        ]
+        passage = " ".join(words)
+        assert membership(ix, passage, settings).verdict == "not-found", passage
+        assert exact(ix, passage, settings).documents == 0
+
+
+def _edits(passage: str, rng: random.Random) -> dict[str, str]:
+    words = passage.split()
+    changed = list(words)
+    for i in rng.sample(range(len(words)), 3):
+        changed[i] = rng.choice(["zebra", "quokka", "marmalade", "xylophone"])
+    third = len(words) // 3
+    return {
+        "case, punctuation and white space": re.sub(r"[.,;:!?\"']", "", passage.upper()).replace(
+            " ", "  \n "
+        ),
+        "a sentence dropped": " ".join(words[:third] + words[third + 8 :]),
+        "a sentence inserted": " ".join(
+            words[:third] + "this sentence was never in any corpus at all".split() + words[third:]
+        ),
+        "three words changed": " ".join(changed),
+    }
+
+
+@pytest.mark.parametrize("corpus", REAL)
+def test_edited_copies_are_still_recognised(ix, settings, corpus_texts, corpus):
+    rng = random.Random(7)
+    long_docs = [(d, t) for d, t in corpus_texts[corpus] if len(t.split()) >= 120]
+    for doc_id, passage in _passages(long_docs, 12, rng, lo=50, hi=100):
+        for edit, text in _edits(passage, rng).items():
+            ans = membership(ix, text, settings, Filters(corpora=[corpus]), k=10)
+            assert ans.verdict in ("verbatim", "near-duplicate"), (edit, ans.coverage)
+            assert doc_id in {e.doc_id for e in ans.evidence} or ans.evidence[0].coverage == 1.0
+        exact_copy = membership(ix, passage, settings, Filters(corpora=[corpus]))
+        assert exact_copy.verdict == "verbatim"
+        assert exact_copy.coverage == 1.0
+        assert exact_copy.longest_run == exact_copy.passage_words
+
+
+def test_membership_evidence_points_at_the_matching_text(ix, settings, corpus_texts):
+    doc_id, text = next((d, t) for d, t in corpus_texts["c4"] if len(t.split()) > 200)
+    passage = " ".join(text.split()[40:100])
+    ans = membership(ix, "Completely new opening words here. " + passage, settings)
+    ev = next(e for e in ans.evidence if e.doc_id == doc_id)
+    assert ans.verdict == "near-duplicate"
+    assert 0.5 <= ev.coverage < 1.0
+    assert ev.passage_spans[0].start > 0  # the new opening is not part of the match
+    d = ev.document_spans[0]
+    assert " ".join(text[d.start : d.end].split()) in " ".join(passage.split())
+
+
+def test_search_ranks_filters_pages_and_highlights(ix, settings):
+    ans = search(ix, "privacy policy", settings, k=5)
+    assert ans.total >= 5 and len(ans.hits) == 5
+    assert [h.score for h in ans.hits] == sorted((h.score for h in ans.hits), reverse=True)
+    for h in ans.hits:
+        words = {h.snippet.text[s:e].lower() for s, e in h.snippet.highlights}
+        assert words & {"privacy", "policy"}
+        assert len(h.snippet.text.split()) <= settings.snippet_words
+    page2 = search(ix, "privacy policy", settings, k=5, offset=5)
+    assert not {h.doc_id for h in ans.hits} & {h.doc_id for h in page2.hits}
+    only_c4 = search(ix, "privacy", settings, Filters(corpora=["c4"]), k=20)
+    assert only_c4.hits and {h.corpus for h in only_c4.hits} == {"c4"}
+    domain = only_c4.hits[0].domain
+    by_domain = search(ix, "privacy", settings, Filters(domain=domain), k=20)
+    assert by_domain.total >= 1 and {h.domain for h in by_domain.hits} == {domain}
+    assert search(ix, "privacy", settings, Filters(language="xx")).total == 0
+
+
+def test_query_limits(ix, settings):
+    with pytest.raises(QueryError):
+        search(ix, "word " * (settings.max_clauses + 1), settings)
+    with pytest.raises(QueryError):
+        search(ix, "x" * (settings.max_query_chars + 1), settings)
+    with pytest.raises(QueryError):
+        search(ix, "privacy", settings, k=settings.max_k + 1)
+    with pytest.raises(QueryError):
+        membership(ix, "too short", settings)
+    # Regexes are refused by the lenient parser (they match nothing), not run.
+    assert search(ix, "/.*/", settings).total == 0
+
+
+def test_name_variants():
+    assert ["ada", "lovelace"] in name_variants("Ada Lovelace")
+    assert name_variants("Lovelace, Ada") == name_variants("ada LOVELACE")
+    assert ["a", "lovelace"] in name_variants("Ada Lovelace")
+    assert ["jose", "muller"] in name_variants("José Müller")
+
+
+def test_person_counts_names_identifiers_and_both(ix, settings):
+    ans = person(
+        ix,
+        "Ada Lovelace",
+        settings,
+        emails=["Ada.Lovelace@Example.org "],
+        phones=["+44 20 7946 0958"],
+        filters=Filters(corpora=["people"]),
+    )
+    (c,) = ans.corpora
+    # p1, p2 ("LOVELACE, ADA"), p3 ("A. Lovelace"), p7 ("Lovelace Ada"), and p8, whose
+    # e-mail address spells the name out (a mention the index cannot tell apart).
+    assert c.name_documents == 5
+    assert c.identifier_documents == {"email 1": 2, "phone 1": 1}  # p1, p8; p1
+    assert c.any_identifier_documents == 2
+    assert c.both_documents == 2
+    top = ans.evidence[:2]  # ranked by co-occurrence: the documents with both come first
+    assert all(e.name and e.identifiers for e in top)
+    assert {"email 1", "phone 1"} in [set(e.identifiers) for e in top]
+    assert not any(e.identifiers for e in ans.evidence[2:])
+    for e in ans.evidence:  # public evidence: identifiers redacted
+        assert "ada.lovelace@example.org" not in e.snippet.text
+        assert "7946" not in e.snippet.text
+
+
+def test_person_diacritics_usernames_urls(ix, settings):
+    ans = person(
+        ix,
+        "jose muller",
+        settings,
+        usernames=["@jmuller"],
+        urls=["https://forum.example.net/u/jmuller"],
+        filters=Filters(corpora=["people"]),
+    )
+    (c,) = ans.corpora
+    assert c.name_documents == 2  # "José Müller" and "Jose Muller"
+    assert c.identifier_documents == {"username 1": 1, "url 1": 1}
+    assert c.both_documents == 1
+    assert "jose.muller@example.com" not in ans.model_dump_json()
+
+
+def test_snippets_and_documents_are_redacted(ix, settings):
+    ans = search(ix, "ada lovelace", settings, Filters(corpora=["people"]), k=10)
+    p1 = next(h for h in ans.hits if "program" in h.snippet.text)
+    assert "[EMAIL]" in p1.snippet.text and "[PHONE]" in p1.snippet.text
+    assert "example.org" not in p1.snippet.text
+    for s, e in p1.snippet.highlights:  # highlights point at words, never at labels
+        assert p1.snippet.text[s:e].lower() in ("ada", "lovelace")
+    view = document(ix, p1.doc_id, settings)
+    assert view.corpus == "people" and "[EMAIL]" in view.window.text
+    assert "@example.org" not in view.window.text
+
+
+def test_windows_are_capped(ix, settings, corpus_texts):
+    doc_id, text = max(corpus_texts["commoncrawl"], key=lambda x: len(x[1]))
+    view = document(ix, doc_id, settings, start=len(text) // 2)
+    assert len(view.window.text.split()) <= settings.snippet_words
+    assert view.window.start >= len(text) // 2 - 1
