@@ -6,12 +6,12 @@ import random
 import re
 
 import pytest
-
-from corpuscope.config import Settings
 from corpuscope.index.membership import membership
 from corpuscope.index.person import name_variants, person
 from corpuscope.index.query import QueryError, document, exact, search
 from corpuscope.index.searcher import Indexes
+
+from corpuscope.config import Settings
 from corpuscope.models import Filters
 from corpuscope.store import Store
 from tests.conftest import documents
@@ -113,7 +113,19 @@ def _edits(passage: str, rng: random.Random) -> dict[str, str]:
         ),
         "a sentence dropped": " ".join(words[:third] + words[third + 8 :]),
         "a sentence inserted": " ".join(
-            words[:third] + "this sentence was never in any corpus at all".split() + words[third:]
+            [
+                *words[:third],
+                "this",
+                "sentence",
+                "was",
+                "never",
+                "in",
+                "any",
+                "corpus",
+                "at",
+                "all",
+                *words[third:],
+            ]
         ),
         "three words changed": " ".join(changed),
     }
