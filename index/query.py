@@ -66,10 +66,22 @@ def clauses(filters: Filters, schema: tantivy.Schema) -> list[tantivy.Query]:
     if filters.since or filters.until:
         out.append(
             tantivy.Query.range_query(
-                schema, "timestamp", tantivy.FieldType.Date, filters.since, filters.until
+                schema,
+                "timestamp",
+                tantivy.FieldType.Date,
+                _in_range(filters.since),
+                _in_range(filters.until),
             )
         )
     return out
+
+
+def _in_range(when: datetime | None) -> datetime | None:
+    """A time within what the index can store (naive times are UTC)."""
+    if when is None:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return min(max(when, tantivy.MIN_DATETIME), tantivy.MAX_DATETIME)
 
 
 def targets(indexes: Indexes, filters: Filters) -> list[CorpusIndex]:

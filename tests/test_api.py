@@ -1,0 +1,215 @@
+"""The HTTP API: the four questions end to end, limits, one error shape, schemathesis, uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from corpuscope.api.app import create_app
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
+
+from corpuscope.config import Settings
+from tests.conftest import corpuscope_cmd
+
+
+@pytest.fixture(scope="module")
+def client(indexed: Path) -> TestClient:
+    return TestClient(create_app(Settings(data=indexed)))
+
+
+def _is_error(r: httpx.Response, status: int) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"status", "code", "message", "details"}
+    assert body["error"]["status"] == status
+    return body["error"]
+
+
+def test_the_four_questions_over_http(client: TestClient):
+    r = client.get("/v1/search", params={"q": "ada lovelace", "corpus": "people", "k": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] >= 3 and len(body["hits"]) == 3
+    assert all("@example.org" not in h["snippet"]["text"] for h in body["hits"])
+
+    r = client.post("/v1/exact", json={"passage": "notes on the analytical engine"})
+    assert r.status_code == 200 and r.json()["documents"] == 1
+    r = client.get("/v1/search", params={"q": "notes on the analytical engine", "mode": "exact"})
+    assert r.status_code == 200 and r.json()["documents"] == 1
+
+    passage = "Ada Lovelace wrote the first program. Write to her for the notes."
+    r = client.post("/v1/membership", json={"passage": passage, "corpora": ["people"]})
+    assert r.status_code == 200
+    m = r.json()
+    assert m["verdict"] in ("partial", "near-duplicate") and m["thresholds"]
+    assert m["evidence"][0]["passage_spans"]
+
+    r = client.post(
+        "/v1/person",
+        json={
+            "name": "Lovelace, Ada",
+            "emails": ["ada.lovelace@example.org"],
+            "corpora": ["people"],
+        },
+    )
+    assert r.status_code == 200
+    p = r.json()
+    assert p["corpora"][0]["both_documents"] == 2
+    assert "ada.lovelace@example.org" not in r.text
+
+    r = client.get("/v1/corpora")
+    assert {c["name"] for c in r.json()} == {"c4", "commoncrawl", "people"}
+    assert all(c["indexed_documents"] == c["documents"] for c in r.json())
+
+    doc_id = body["hits"][0]["doc_id"]
+    r = client.get(f"/v1/documents/{doc_id}")
+    assert r.status_code == 200 and r.json()["doc_id"] == doc_id
+    assert "@example.org" not in r.json()["window"]["text"]
+
+
+def test_one_error_shape_everywhere(client: TestClient):
+    _is_error(client.get("/v1/nowhere"), 404)
+    _is_error(client.delete("/v1/corpora"), 405)
+    _is_error(client.get("/v1/documents/not-a-document"), 404)
+    _is_error(client.get("/v1/search", params={"q": "x", "corpus": "nope"}), 404)
+    err = _is_error(client.post("/v1/exact", json={"passage": "x", "unknown": 1}), 422)
+    assert err["details"][0]["loc"] == ["body", "unknown"]
+    assert "input" not in err["details"][0]  # the request's values are not echoed
+    _is_error(
+        client.post(
+            "/v1/exact", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
+    _is_error(client.get("/v1/search"), 422)
+
+
+def test_limits(indexed: Path):
+    s = Settings(data=indexed, max_query_chars=50, max_k=5, max_clauses=4, max_body_bytes=2048)
+    c = TestClient(create_app(s))
+    assert (
+        "longer than 50" in _is_error(c.get("/v1/search", params={"q": "a" * 51}), 422)["message"]
+    )
+    _is_error(c.get("/v1/search", params={"q": "privacy", "k": 6}), 422)
+    _is_error(c.get("/v1/search", params={"q": "a b c d e"}), 422)
+    assert c.get("/v1/search", params={"q": "a b c d", "k": 5}).status_code == 200
+    err = _is_error(c.post("/v1/membership", json={"passage": "word " * 1000}), 413)
+    assert "2048" in err["message"]
+    _is_error(c.post("/v1/person", json={"name": "x", "emails": ["a@b.c"] * 30}), 422)
+
+
+def test_time_limit_answers_partially_or_503(indexed: Path):
+    c = TestClient(create_app(Settings(data=indexed, query_timeout=0.000001)))
+    r = c.post("/v1/exact", json={"passage": "the"})
+    assert r.status_code in (200, 503)
+    if r.status_code == 200:
+        assert r.json()["partial"] is True
+    else:
+        _is_error(r, 503)
+
+
+# -- schemathesis: every operation, generated inputs: no 5xx, responses match the schema -----
+def test_schemathesis_every_operation(indexed: Path):
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(data=indexed)))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} == {
+        "/v1/search",
+        "/v1/exact",
+        "/v1/membership",
+        "/v1/person",
+        "/v1/corpora",
+        "/v1/documents/{doc_id}",
+    }
+    for op in operations:
+
+        @given(case=op.as_strategy())
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        def check(case) -> None:
+            # Schema-valid input may still be refused with 422: the configured limits are
+            # tighter than the schema's hard ceilings, and some rules (clauses per query, a
+            # passage needs words) are not expressible in JSON Schema. Everything else is
+            # checked: no 5xx, documented status codes, responses that match the schema.
+            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+        check()
+
+
+# -- a real uvicorn ----------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(indexed: Path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        corpuscope_cmd("serve", "--port", port, "--data-dir", indexed),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/v1/corpora", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(proc.stderr.read().decode())
+    yield base, port
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_uvicorn_serves_the_questions(server):
+    base, _ = server
+    with httpx.Client(base_url=base, timeout=30) as h:
+        assert h.get("/docs").status_code == 200
+        assert "/v1/membership" in h.get("/openapi.json").json()["paths"]
+        r = h.get("/v1/search", params={"q": "privacy policy", "k": 2})
+        assert r.status_code == 200 and len(r.json()["hits"]) == 2
+        r = h.post("/v1/person", json={"name": "José Müller", "corpora": ["people"]})
+        assert r.json()["corpora"][0]["name_documents"] == 2
+
+
+def test_body_over_the_limit_is_refused_before_it_is_sent(server):
+    """413 comes back on the headers alone: the server does not wait for (or buffer) the body."""
+    _, port = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST /v1/membership HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 500000000\r\n\r\n"
+        )
+        reply = s.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 413"), reply
+    assert '"body_too_large"' in reply
+
+
+def test_concurrent_clients(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, _ = server
+
+    def ask(i: int) -> int:
+        return httpx.get(f"{base}/v1/search", params={"q": f"engine {i}"}, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(ask, range(40))) == {200}
+
+
+def test_serve_help_runs():
+    out = subprocess.run(corpuscope_cmd("serve", "--help"), capture_output=True, text=True)
+    assert out.returncode == 0 and "uvicorn" in out.stdout
+    assert sys.executable
