@@ -85,9 +85,12 @@ def _load_samples() -> tuple[list[str], list[tuple[str, str]]]:
     return sentences, origins
 
 
-def build_corpus(workdir: Path, mb: int, n_files: int) -> list[Path]:
+def build_corpus(
+    workdir: Path, mb: int, n_files: int, doc_bytes: tuple[int, int] = DOC_BYTES
+) -> list[Path]:
     """`mb` MB of C4-layout JSON lines in `n_files` files, resampled from the real samples."""
-    folder = workdir / f"corpus-{mb}mb-{n_files}files-seed{SEED}"
+    size = "" if doc_bytes == DOC_BYTES else f"-docs{doc_bytes[0]}-{doc_bytes[1]}b"
+    folder = workdir / f"corpus-{mb}mb-{n_files}files{size}-seed{SEED}"
     files = [folder / f"c4-resampled-{i:02d}-of-{n_files:02d}.jsonl" for i in range(n_files)]
     if (folder / "DONE").exists() and all(p.exists() for p in files):
         print(f"corpus: reusing {folder}")
@@ -108,7 +111,7 @@ def build_corpus(workdir: Path, mb: int, n_files: int) -> list[Path]:
         written = 0
         with open(path, "wb") as f:
             while written < per_file:
-                target = rng.randint(*DOC_BYTES)
+                target = rng.randint(*doc_bytes)
                 parts: list[str] = []
                 size = 0
                 while size < target:
