@@ -567,15 +567,29 @@ def _print_answer(answer) -> None:
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Address to listen on (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (8000).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (and its docs at /docs) over the data directory with uvicorn."""
+    import os
+
     import uvicorn
 
     from corpuscope.api.app import create_app
 
     settings = _settings(data_dir, host=host, port=port)
     out.print(f"corpuscope API on http://{settings.host}:{settings.port}/docs  (Ctrl-C stops)")
+    if workers > 1:  # worker processes build the app from the environment
+        os.environ["CORPUSCOPE_DATA"] = str(settings.data.resolve())
+        uvicorn.run(
+            "corpuscope.api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+        )
+        return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 

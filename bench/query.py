@@ -1,0 +1,302 @@
+"""Query latency: search, exact, membership and person, in-process and over HTTP, with an
+infini-gram exact-substring baseline measured on the same corpus in the same run.
+
+    .venv/bin/python bench/query.py            # >= 200,000 documents (bench/prepared.py)
+
+1. The prepared corpus (resampled from the real samples) is indexed if it is not yet.
+2. In-process: `--n` queries of each kind, one after the other; p50/p95/p99 in ms.
+   search: 1-3 words drawn from the documents; exact: passages of 8-50 words cut from random
+   documents (the original text between two word boundaries); membership: 100-word passages;
+   person: two capitalised words as a name plus an e-mail and a phone number.
+3. Over HTTP: `corpuscope serve --workers W` (uvicorn) and `--clients` concurrent clients for
+   `--seconds` per kind: requests per second and latency percentiles.
+4. Baseline: infini-gram (byte-level suffix array, no tokenizer) over the same documents in
+   the same order: index build time and size on disk, `find` latency for the same exact
+   passages, and whether both find the same documents for each passage.
+
+Targets (2-core machine): search p50 <= 15 ms and p99 <= 100 ms; exact p50 <= 30 ms;
+membership p50 <= 150 ms; person p50 <= 50 ms; >= 100 req/s over HTTP for search;
+corpuscope's index <= 0.3 x infini-gram's on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+from corpuscope.index.build import build_index, folder_bytes, index_root, read_layout
+from corpuscope.index.membership import membership
+from corpuscope.index.person import person
+from corpuscope.index.query import exact, search
+from corpuscope.index.searcher import Indexes
+from prepared import CORPUS, WORKDIR, prepared
+
+from corpuscope.config import Settings
+from corpuscope.models import Filters
+from corpuscope.store import Store
+from ingest import write_report
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = 4242
+_WORD_BOUNDARY = re.compile(r"\S+")
+
+
+def pct(values: list[float]) -> dict[str, float]:
+    s = sorted(values)
+
+    def at(p: float) -> float:
+        return round(s[min(len(s) - 1, int(p * len(s)))], 2)
+
+    return {"p50": round(statistics.median(s), 2), "p95": at(0.95), "p99": at(0.99), "n": len(s)}
+
+
+def load_texts(data: Path) -> tuple[list[str], list[str]]:
+    """(doc ids, texts) of every document, in shard order."""
+    ids: list[str] = []
+    texts: list[str] = []
+    for path in Store(data).corpus(CORPUS).shard_paths():
+        t = pq.read_table(path, columns=["doc_id", "text"])
+        ids += t.column("doc_id").to_pylist()
+        texts += t.column("text").to_pylist()
+    return ids, texts
+
+
+def cut(text: str, words: int, rng: random.Random) -> str | None:
+    """A passage of `words` words of `text`, cut at word boundaries, white space as it is."""
+    spans = [(m.start(), m.end()) for m in _WORD_BOUNDARY.finditer(text)]
+    if len(spans) < words:
+        return None
+    i = rng.randrange(len(spans) - words + 1)
+    return text[spans[i][0] : spans[i + words - 1][1]]
+
+
+def workload(texts: list[str], n: int, rng: random.Random) -> dict[str, list[Any]]:
+    vocab = [w for t in rng.sample(texts, 500) for w in re.findall(r"[A-Za-z]{3,}", t)]
+    names = [w for w in vocab if w[0].isupper()]
+    out: dict[str, list[Any]] = {"search": [], "exact": [], "membership": [], "person": []}
+    out["search"] = [" ".join(rng.sample(vocab, rng.randint(1, 3))) for _ in range(n)]
+    while len(out["exact"]) < n:
+        p = cut(rng.choice(texts), rng.randint(8, 50), rng)
+        if p:
+            out["exact"].append(p)
+    while len(out["membership"]) < n:
+        p = cut(rng.choice(texts), 100, rng)
+        if p:
+            out["membership"].append(p)
+    for _ in range(n):
+        name = f"{rng.choice(names)} {rng.choice(names)}"
+        out["person"].append(
+            {
+                "name": name,
+                "emails": [f"{name.split()[0].lower()}@example.com"],
+                "phones": ["+1 415 555 0134"],
+            }
+        )
+    return out
+
+
+def in_process(ix: Indexes, settings: Settings, work: dict[str, list[Any]]) -> dict[str, Any]:
+    asks = {
+        "search": lambda q: search(ix, q, settings),
+        "exact": lambda q: exact(ix, q, settings),
+        "membership": lambda q: membership(ix, q, settings),
+        "person": lambda q: person(ix, q["name"], settings, emails=q["emails"], phones=q["phones"]),
+    }
+    out = {}
+    for kind, ask in asks.items():
+        for q in work[kind][:5]:  # warm up
+            ask(q)
+        times = []
+        for q in work[kind]:
+            t0 = time.perf_counter()
+            ask(q)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[kind] = pct(times)
+        print(f"  in-process {kind:<10} {out[kind]}")
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def over_http(
+    data: Path, work: dict[str, list[Any]], clients: int, seconds: float, workers: int
+) -> dict[str, Any]:
+    port = _free_port()
+    cli = Path(sys.executable).with_name("corpuscope")
+    server = subprocess.Popen(
+        [
+            str(cli),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/v1/corpora", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        requests = {
+            "search": lambda h, q: h.get("/v1/search", params={"q": q}),
+            "exact": lambda h, q: h.post("/v1/exact", json={"passage": q}),
+            "membership": lambda h, q: h.post("/v1/membership", json={"passage": q}),
+            "person": lambda h, q: h.post("/v1/person", json=q),
+        }
+        out = {}
+        for kind, send in requests.items():
+            times: list[float] = []
+            errors = [0]
+            stop = time.perf_counter() + seconds
+
+            def client(c: int, send=send, kind=kind, times=times, errors=errors, stop=stop) -> None:
+                rng = random.Random(c)
+                with httpx.Client(base_url=base, timeout=60) as h:
+                    send(h, work[kind][0])  # connect and warm up
+                    while time.perf_counter() < stop:
+                        t0 = time.perf_counter()
+                        r = send(h, rng.choice(work[kind]))
+                        times.append((time.perf_counter() - t0) * 1000)
+                        if r.status_code != 200:
+                            errors[0] += 1
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+            started = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - started
+            out[kind] = {
+                **pct(times),
+                "req_per_s": round(len(times) / wall, 1),
+                "errors": errors[0],
+                "clients": clients,
+            }
+            print(f"  http {kind:<10} {out[kind]}")
+        return out
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def baseline(
+    ids: list[str], texts: list[str], passages: list[str], ix: Indexes, settings: Settings
+) -> dict[str, Any]:
+    """infini-gram on the same documents: build, size, find latency, agreement."""
+    from infinigram_baseline import InfiniGram
+
+    print("infini-gram: building its index over the same documents (once per run) ...")
+    ig = InfiniGram.build(texts, WORKDIR / "infinigram")
+    big = settings.model_copy(update={"max_k": 1_000_000, "max_candidates": 1_000_000})
+    times, agree, differ = [], 0, []
+    for p in passages:
+        t0 = time.perf_counter()
+        found = ig.documents(p, limit=1_000_000)
+        times.append((time.perf_counter() - t0) * 1000)
+        ours = exact(ix, p, big, Filters(), k=1_000_000)
+        mine = {h.doc_id for h in ours.hits}
+        theirs = {ids[i] for i in found}
+        if mine == theirs:
+            agree += 1
+        else:
+            differ.append(
+                {
+                    "passage_words": len(p.split()),
+                    "corpuscope": len(mine),
+                    "infinigram": len(theirs),
+                    "only_infinigram": len(theirs - mine),
+                }
+            )
+    return {
+        "build_seconds": round(ig.build_seconds, 1),
+        "index_bytes": ig.size_bytes,
+        "find_ms": pct(times),
+        "agreement": {
+            "passages": len(passages),
+            "same_documents": agree,
+            "differences": differ[:10],
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="queries of each kind in-process")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--agreement", type=int, default=100, help="passages checked against infini-gram"
+    )
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "query.json")
+    args = parser.parse_args()
+
+    data, _ = prepared(WORKDIR)
+    cs = Store(data).corpus(CORPUS)
+    if read_layout(index_root(cs)).generation is None or build_index(cs).shards_added:
+        print("index: built")
+    settings = Settings(data=data)
+    ix = Indexes(Store(data))
+    ids, texts = load_texts(data)
+    print(f"{len(ids):,} documents; index {folder_bytes(index_root(cs)) / 1e6:.0f} MB")
+    rng = random.Random(SEED)
+    work = workload(texts, args.n, rng)
+    report: dict[str, Any] = {
+        "machine": f"{os.uname().machine}, {os.cpu_count()} cores",
+        "documents": len(ids),
+        "text_mb": round(sum(s.text_bytes for s in cs.manifest().done()) / 1e6, 1),
+        "index_bytes": folder_bytes(index_root(cs)),
+        "in_process_ms": in_process(ix, settings, work),
+        "http": over_http(data, work, args.clients, args.seconds, args.workers),
+    }
+    if not args.no_baseline:
+        ig = baseline(ids, texts, work["exact"][: args.agreement], ix, settings)
+        report["infinigram"] = ig
+        report["index_size_ratio"] = round(report["index_bytes"] / ig["index_bytes"], 3)
+        print(f"  infini-gram {ig}")
+    ms, http = report["in_process_ms"], report["http"]
+    print(
+        f"\nsearch p50 {ms['search']['p50']} ms (<= 15), p99 {ms['search']['p99']} ms (<= 100); "
+        f"exact p50 {ms['exact']['p50']} ms (<= 30); membership p50 {ms['membership']['p50']} ms "
+        f"(<= 150); person p50 {ms['person']['p50']} ms (<= 50)\n"
+        f"HTTP search {http['search']['req_per_s']} req/s with {args.clients} clients (>= 100)"
+    )
+    if "infinigram" in report:
+        ig = report["infinigram"]
+        print(
+            f"index size: corpuscope {report['index_bytes'] / 1e6:.0f} MB, infini-gram "
+            f"{ig['index_bytes'] / 1e6:.0f} MB, ratio {report['index_size_ratio']} (<= 0.3); "
+            f"infini-gram find p50 {ig['find_ms']['p50']} ms; same documents for "
+            f"{ig['agreement']['same_documents']}/{ig['agreement']['passages']} passages"
+        )
+    write_report(args.out, report)
+
+
+if __name__ == "__main__":
+    main()
