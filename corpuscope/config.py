@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     max_identifiers: int = Field(
         20,
         ge=1,
-        description="Most identifiers (e-mails, phones, user names, URLs) in one person search.",
+        description="Most identifiers of each kind (e-mails, phones, user names, URLs) in one person search.",
     )
     query_timeout: float = Field(
         10.0,

@@ -115,8 +115,14 @@ def person(
         raise QueryError(f"k must be between 1 and {settings.max_k}")
     given = [("email", v) for v in emails] + [("phone", v) for v in phones]
     given += [("username", v) for v in usernames] + [("url", v) for v in urls]
-    if len(given) > settings.max_identifiers:
-        raise QueryError(f"at most {settings.max_identifiers} identifiers may be given")
+    for kind, values in (
+        ("e-mails", emails),
+        ("phones", phones),
+        ("user names", usernames),
+        ("URLs", urls),
+    ):
+        if len(values) > settings.max_identifiers:
+            raise QueryError(f"at most {settings.max_identifiers} {kind} may be given")
     for kind, v in given:
         if not v.strip() or len(v) > 512:
             raise QueryError(f"a {kind} must be between 1 and 512 characters")

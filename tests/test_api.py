@@ -213,3 +213,34 @@ def test_serve_help_runs():
     out = subprocess.run(corpuscope_cmd("serve", "--help"), capture_output=True, text=True)
     assert out.returncode == 0 and "uvicorn" in out.stdout
     assert sys.executable
+
+
+def test_demo_ingests_indexes_and_serves(tmp_path: Path):
+    """The README's main command: the bundled samples end up searchable over HTTP."""
+    import os
+
+    port = _free_port()
+    env = {**os.environ, "CORPUSCOPE_PORT": str(port)}
+    proc = subprocess.Popen(
+        corpuscope_cmd("demo", "--quiet", "--data-dir", tmp_path / "data"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                r = httpx.get(f"{base}/v1/corpora", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.5)
+        corpora = {c["name"]: c for c in r.json()}
+        assert set(corpora) == {"c4", "commoncrawl", "openwebtext", "pile"}
+        assert all(c["indexed_documents"] == c["documents"] > 0 for c in corpora.values())
+        hits = httpx.get(f"{base}/v1/search", params={"q": "the", "corpus": "pile"}).json()
+        assert hits["total"] >= 1
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -90,7 +90,7 @@ def test_every_bad_record_is_quarantined_with_reason(tmp_path: Path, cli, data_d
 
 
 def test_accounting_holds_for_every_shard_of_the_demo(cli, data_dir: Path):
-    cli("demo", "--quiet")
+    cli("demo", "--quiet", "--no-serve")
     store = Store(data_dir)
     assert set(store.corpora()) == {"c4", "commoncrawl", "openwebtext", "pile"}
     for name in store.corpora():
