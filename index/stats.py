@@ -45,8 +45,8 @@ TABLES: list[TableSpec] = [
     TableSpec(
         "overview",
         "Documents, words, characters, UTF-8 bytes, shards, sources and the time span.",
-        """select count(*) as documents, sum(n_words) as words, sum(n_chars) as characters,
-       sum(strlen(text)) as bytes, count(distinct shard) as shards,
+        """select count(*) as documents, sum(n_words)::bigint as words, sum(n_chars)::bigint as characters,
+       sum(strlen(text))::bigint as bytes, count(distinct shard) as shards,
        (select count(distinct source) from shards) as sources,
        min(timestamp) as first_timestamp, max(timestamp) as last_timestamp
 from docs""",
@@ -56,7 +56,7 @@ from docs""",
         "by_source",
         "Per source (input file or stream): shards, documents, words, characters, bytes.",
         """select s.source, count(distinct d.shard) as shards, count(*) as documents,
-       sum(d.n_words) as words, sum(d.n_chars) as characters, sum(strlen(d.text)) as bytes
+       sum(d.n_words)::bigint as words, sum(d.n_chars)::bigint as characters, sum(strlen(d.text))::bigint as bytes
 from docs d join shards s on d.shard = s.shard_id
 group by s.source order by documents desc, s.source""",
         counts=("documents",),
@@ -65,8 +65,8 @@ group by s.source order by documents desc, s.source""",
     TableSpec(
         "by_shard",
         "Per shard: its source, documents, words, characters, bytes.",
-        """select d.shard, s.source, count(*) as documents, sum(d.n_words) as words,
-       sum(d.n_chars) as characters, sum(strlen(d.text)) as bytes
+        """select d.shard, s.source, count(*) as documents, sum(d.n_words)::bigint as words,
+       sum(d.n_chars)::bigint as characters, sum(strlen(d.text))::bigint as bytes
 from docs d join shards s on d.shard = s.shard_id
 group by d.shard, s.source order by d.shard""",
         counts=("documents",),
@@ -77,7 +77,7 @@ group by d.shard, s.source order by d.shard""",
         "Per registered domain ('(none)' without a URL): documents, words, bytes, share of the "
         "corpus's words, rank by words, first and last timestamp.",
         """select coalesce(domain, '(none)') as domain, count(*) as documents,
-       sum(n_words) as words, sum(strlen(text)) as bytes,
+       sum(n_words)::bigint as words, sum(strlen(text))::bigint as bytes,
        sum(n_words) / sum(sum(n_words)) over () as share_of_words,
        rank() over (order by sum(n_words) desc) as rank,
        min(timestamp) as first_seen, max(timestamp) as last_seen
@@ -89,7 +89,7 @@ from docs group by 1 order by rank, domain""",
         "by_tld",
         "Per top-level domain (the last label of the registered domain).",
         """select coalesce(regexp_extract(domain, '[^.]+$'), '(none)') as tld,
-       count(*) as documents, sum(n_words) as words,
+       count(*) as documents, sum(n_words)::bigint as words,
        sum(n_words) / sum(sum(n_words)) over () as share_of_words
 from docs group by 1 order by words desc, tld""",
         counts=("documents",),
@@ -98,7 +98,7 @@ from docs group by 1 order by words desc, tld""",
     TableSpec(
         "by_language",
         "Per language (ISO 639 code from CLD2; 'und' when undetermined).",
-        """select language, count(*) as documents, sum(n_words) as words,
+        """select language, count(*) as documents, sum(n_words)::bigint as words,
        count(*) / sum(count(*)) over () as share_of_documents
 from docs group by language order by documents desc, language""",
         counts=("documents",),
@@ -108,7 +108,7 @@ from docs group by language order by documents desc, language""",
         "by_month",
         "Per month of the documents' timestamps (UTC; '(none)' without one).",
         """select coalesce(strftime(timestamp, '%Y-%m'), '(none)') as month,
-       count(*) as documents, sum(n_words) as words
+       count(*) as documents, sum(n_words)::bigint as words
 from docs group by 1 order by month""",
         counts=("documents",),
         partition=True,
@@ -126,8 +126,8 @@ group by b order by b""",
     TableSpec(
         "duplicates_exact",
         "Exact duplicates by text hash: groups, documents in them, and redundant copies.",
-        """select count(*) as groups, coalesce(sum(n), 0) as documents_in_groups,
-       coalesce(sum(n - 1), 0) as redundant_documents,
+        """select count(*) as groups, coalesce(sum(n), 0)::bigint as documents_in_groups,
+       coalesce(sum(n - 1), 0)::bigint as redundant_documents,
        coalesce(sum(n - 1), 0) / (select count(*) from docs) as redundant_share
 from (select count(*) as n from docs group by text_hash having count(*) > 1)""",
         counts=("groups", "documents_in_groups", "redundant_documents"),
@@ -218,3 +218,165 @@ def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: P
 
 def _rows(items: list[dict[str, Any]], columns: list[str]) -> pa.Table:
     return pa.table({c: pa.array([i[c] for i in items], pa.string()) for c in columns})
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """A query's result as an Arrow table."""
+    return con.sql(sql).to_arrow_table()
+
+
+def _crc32(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
+def near_duplicates(con: duckdb.DuckDBPyConnection, params: dict[str, Any] = MINHASH) -> pa.Table:
+    """MinHash LSH over a fixed sample of documents (ordered by md5 of their id)."""
+    from datasketch import MinHash, MinHashLSH
+
+    total = con.execute("select count(*) from docs").fetchone()[0]
+    rows = con.execute(
+        "select doc_id, text from docs order by md5(doc_id) limit ?", [params["sample"]]
+    ).fetchall()
+    n, k = len(rows), params["shingle_words"]
+    lsh = MinHashLSH(threshold=params["threshold"], num_perm=params["num_perm"])
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (_doc_id, text) in enumerate(rows):
+        words = text.lower().split()
+        shingles = {" ".join(words[j : j + k]).encode() for j in range(max(1, len(words) - k + 1))}
+        m = MinHash(num_perm=params["num_perm"], seed=params["seed"], hashfunc=_crc32)
+        m.update_batch(list(shingles))
+        for other in lsh.query(m):
+            parent[find(i)] = find(other)
+        lsh.insert(i, m)
+    sizes: dict[int, int] = {}
+    for i in range(n):
+        r = find(i)
+        sizes[r] = sizes.get(r, 0) + 1
+    clustered = [s for s in sizes.values() if s > 1]
+    in_clusters = sum(clustered)
+    return pa.table(
+        {
+            "documents": [total],
+            "sample_documents": [n],
+            "clusters": [len(clustered)],
+            "documents_in_clusters": [in_clusters],
+            "estimated_share": [in_clusters / n if n else 0.0],
+            "num_perm": [params["num_perm"]],
+            "jaccard_threshold": [params["threshold"]],
+            "shingle_words": [k],
+            "method": ["datasketch MinHashLSH, word 5-gram shingles (lower-cased), crc32"],
+        }
+    )
+
+
+def _inputs(cs: CorpusStore) -> dict[str, Any]:
+    shards = sorted(cs.manifest().done(), key=lambda s: s.shard_id)
+    live = {s.shard_id: s.sha256 for s in shards}
+    pii = cs.pii_manifest()["shards"]
+    return {
+        "shards": [
+            {"shard_id": s.shard_id, "source": s.source, "sha256": s.sha256, "parquet": s.parquet}
+            for s in shards
+        ],
+        "pii": [
+            {"shard_id": k, "sha256": e["sha256"], "path": e["path"]}
+            for k, e in sorted(pii.items())
+            if live.get(k) == e.get("source_sha256")
+        ],
+    }
+
+
+def read_manifest(cs: CorpusStore) -> dict[str, Any] | None:
+    try:
+        return orjson.loads((stats_dir(cs) / "manifest.json").read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def is_current(cs: CorpusStore) -> bool:
+    """Were the published statistics computed from the corpus as it is now?"""
+    m = read_manifest(cs)
+    if m is None or m.get("version") != STATS_VERSION:
+        return False
+    inputs = _inputs(cs)
+    return m["inputs"] == inputs
+
+
+def build_stats(cs: CorpusStore, threads: int = 2, memory_limit: str = "2GB") -> dict[str, Any]:
+    """Compute every table and publish them with the manifest (last). Returns the manifest."""
+    t0 = time.perf_counter()
+    inputs = _inputs(cs)
+    folder = stats_dir(cs)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, Any] = {}
+    with duckdb.connect(config={"threads": threads, "memory_limit": memory_limit}) as con:
+        open_views(con, inputs, cs.root)
+        for spec in TABLES:
+            t = time.perf_counter()
+            table = near_duplicates(con) if spec.sql is None else run_query(con, spec.sql)
+            data = _parquet(table)
+            digest = hashlib.sha256(data).hexdigest()
+            name = f"{spec.name}-{digest[:12]}.parquet"
+            publish_bytes(folder / name, data)
+            tables[spec.name] = {
+                "file": name,
+                "sha256": digest,
+                "rows": table.num_rows,
+                "columns": table.column_names,
+                "description": spec.description,
+                "counts": list(spec.counts),
+                "partition": spec.partition,
+                "query": spec.sql,
+                "seconds": round(time.perf_counter() - t, 3),
+            }
+    manifest = {
+        "version": STATS_VERSION,
+        "corpus": cs.name,
+        "computed_at": time.time(),
+        "duckdb": duckdb.__version__,
+        "inputs": inputs,
+        "minhash": MINHASH,
+        "tables": tables,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    publish_bytes(folder / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    keep = {t["file"] for t in tables.values()} | {"manifest.json"}
+    for p in folder.iterdir():  # tables of earlier builds (readers go through the manifest)
+        if p.name not in keep and not p.name.startswith("."):
+            p.unlink(missing_ok=True)
+    return manifest
+
+
+def _parquet(table: pa.Table) -> bytes:
+    """Parquet bytes of a table; time stamps in UTC as in the shards (DuckDB says Etc/UTC)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.tz:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us", "UTC")))
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def load_table(cs: CorpusStore, name: str) -> pa.Table:
+    """A published table, checked against the manifest's sha256."""
+    m = read_manifest(cs)
+    if m is None:
+        raise FileNotFoundError(
+            f"no statistics for {cs.name}: run `corpuscope stats --corpus {cs.name}`"
+        )
+    entry = m["tables"].get(name)
+    if entry is None:
+        raise KeyError(name)
+    data = (stats_dir(cs) / entry["file"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{entry['file']} does not match its sha256 in the manifest")
+    # One thread: pyarrow 26 can abort the interpreter at exit after a threaded read of a
+    # small in-memory file with time-zone columns.
+    return pq.read_table(pa.BufferReader(data), use_threads=False)
