@@ -37,6 +37,7 @@ class TableSpec:
     name: str
     description: str
     sql: str | None  # None: computed in Python (near_duplicates)
+    keys: tuple[str, ...] = ()  # columns naming a row (never suppressed)
     counts: tuple[str, ...] = ()  # count columns subject to small-cell suppression
     partition: bool = False  # rows partition the documents: hidden cells need a complement
 
@@ -59,6 +60,7 @@ from docs""",
        sum(d.n_words)::bigint as words, sum(d.n_chars)::bigint as characters, sum(strlen(d.text))::bigint as bytes
 from docs d join shards s on d.shard = s.shard_id
 group by s.source order by documents desc, s.source""",
+        keys=("source",),
         counts=("documents",),
         partition=True,
     ),
@@ -69,6 +71,7 @@ group by s.source order by documents desc, s.source""",
        sum(d.n_chars)::bigint as characters, sum(strlen(d.text))::bigint as bytes
 from docs d join shards s on d.shard = s.shard_id
 group by d.shard, s.source order by d.shard""",
+        keys=("shard", "source"),
         counts=("documents",),
         partition=True,
     ),
@@ -82,6 +85,7 @@ group by d.shard, s.source order by d.shard""",
        rank() over (order by sum(n_words) desc) as rank,
        min(timestamp) as first_seen, max(timestamp) as last_seen
 from docs group by 1 order by rank, domain""",
+        keys=("domain",),
         counts=("documents",),
         partition=True,
     ),
@@ -92,6 +96,7 @@ from docs group by 1 order by rank, domain""",
        count(*) as documents, sum(n_words)::bigint as words,
        sum(n_words) / sum(sum(n_words)) over () as share_of_words
 from docs group by 1 order by words desc, tld""",
+        keys=("tld",),
         counts=("documents",),
         partition=True,
     ),
@@ -101,6 +106,7 @@ from docs group by 1 order by words desc, tld""",
         """select language, count(*) as documents, sum(n_words)::bigint as words,
        count(*) / sum(count(*)) over () as share_of_documents
 from docs group by language order by documents desc, language""",
+        keys=("language",),
         counts=("documents",),
         partition=True,
     ),
@@ -110,6 +116,7 @@ from docs group by language order by documents desc, language""",
         """select coalesce(strftime(timestamp, '%Y-%m'), '(none)') as month,
        count(*) as documents, sum(n_words)::bigint as words
 from docs group by 1 order by month""",
+        keys=("month",),
         counts=("documents",),
         partition=True,
     ),
@@ -120,6 +127,7 @@ from docs group by 1 order by month""",
        count(*) as documents
 from (select floor(log2(greatest(n_words, 1))) as b from docs)
 group by b order by b""",
+        keys=("min_words", "max_words"),
         counts=("documents",),
         partition=True,
     ),
@@ -139,6 +147,7 @@ from (select count(*) as n from docs group by text_hash having count(*) > 1)""",
        min(n_words) as words
 from docs group by text_hash having count(*) > 1
 order by documents desc, text_hash limit 100""",
+        keys=("text_hash", "example_doc_id"),
         counts=("documents",),
     ),
     TableSpec(
@@ -157,6 +166,7 @@ order by documents desc, text_hash limit 100""",
                          where shard in (select shard_id from pii_shards)) as spans_per_million_words,
        (select count(*) from docs where shard in (select shard_id from pii_shards)) as documents_scanned
 from pii p group by p.entity_type order by spans desc, p.entity_type""",
+        keys=("entity_type",),
         counts=("documents", "spans"),
     ),
     TableSpec(
@@ -168,6 +178,7 @@ from pii p join docs d on p.doc_id = d.doc_id
 group by 1, 2
 qualify row_number() over (partition by p.entity_type order by count(*) desc, 2) <= 50
 order by p.entity_type, spans desc, domain""",
+        keys=("entity_type", "domain"),
         counts=("documents", "spans"),
     ),
     TableSpec(

@@ -1,0 +1,74 @@
+"""Small-cell suppression of statistics for the public: no count below the threshold is shown.
+
+Primary suppression: a row whose count is at least 1 and below `threshold` (default 10) shows
+its key (the domain, the language …) but none of its figures (counts, words, shares, ranks,
+dates), since any of them could be used to work the count out. Tables with one row (overview,
+quality …) suppress the small cells one by one.
+
+Complementary suppression: in a table whose rows partition the corpus's documents (by
+language, by domain, by month …) the overview's totals are public, so the hidden rows' sum
+can be worked out by subtraction; one hidden row would be recovered exactly, and two rows of
+1 from a sum of 2. So whenever a row is hidden, the smallest row still shown (at least the
+threshold) is hidden too: the sum then mixes small cells with one at or above the threshold,
+and no single cell follows from it. The auditor role gets the full tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from corpuscope.index.stats import TableSpec
+
+
+@dataclass
+class Suppressed:
+    """A table as the public may see it."""
+
+    rows: list[dict[str, Any]]
+    hidden_rows: int
+    hidden_cells: int
+
+
+def _small(value: Any, threshold: int) -> bool:
+    return isinstance(value, int | float) and 0 < value < threshold
+
+
+def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Suppressed:
+    """The public version of a table's rows (each row gains a `suppressed` flag)."""
+    if threshold <= 1 or not spec.counts:
+        return Suppressed([{**r, "suppressed": False} for r in rows], 0, 0)
+    if not spec.keys:  # one-row tables: cell by cell
+        out, cells = [], 0
+        for r in rows:
+            hidden = {c for c in spec.counts if _small(r.get(c), threshold)}
+            cells += len(hidden)
+            out.append(
+                {
+                    **{k: None if k in hidden else v for k, v in r.items()},
+                    "suppressed": bool(hidden),
+                }
+            )
+        return Suppressed(out, 0, cells)
+    primary = spec.counts[0]
+    hide = [any(_small(r.get(c), threshold) for c in spec.counts) for r in rows]
+    if spec.partition and any(hide):
+        shown = [i for i, h in enumerate(hide) if not h and r_count(rows[i], primary) > 0]
+        if shown:
+            hide[min(shown, key=lambda i: (r_count(rows[i], primary), i))] = True
+    out, cells = [], 0
+    for r, h in zip(rows, hide, strict=True):
+        if h:
+            figures = [k for k in r if k not in spec.keys]
+            cells += len(figures)
+            out.append(
+                {**{k: None if k in figures else v for k, v in r.items()}, "suppressed": True}
+            )
+        else:
+            out.append({**r, "suppressed": False})
+    return Suppressed(out, sum(hide), cells)
+
+
+def r_count(row: dict[str, Any], column: str) -> float:
+    value = row.get(column)
+    return value if isinstance(value, int | float) else 0
