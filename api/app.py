@@ -5,13 +5,15 @@ from __future__ import annotations
 import anyio
 from corpuscope.api import errors
 from corpuscope.api.limits import BodySizeLimit
-from corpuscope.api.routes import corpora, questions
+from corpuscope.api.routes import corpora, questions, stats
 from corpuscope.index.searcher import Indexes
+from corpuscope.index.statsview import StatsView
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from corpuscope import __version__
 from corpuscope.config import Settings
+from corpuscope.state import State
 from corpuscope.store import Store
 
 #: Queries running at once in worker threads; more wait their turn.
@@ -32,9 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.indexes = Indexes(Store(settings.data))
     app.state.limiter = anyio.CapacityLimiter(QUERY_THREADS)
+    app.state.stats = StatsView(app.state.indexes.store, settings.small_cell_threshold)
+    app.state.state = State(settings.data)
     errors.install(app)
     app.include_router(questions.router, prefix="/v1")
     app.include_router(corpora.router, prefix="/v1")
+    app.include_router(stats.router, prefix="/v1")
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from corpuscope.index.query import NotFound, QueryError
+from corpuscope.index.statsview import NoStatistics
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -52,7 +53,7 @@ _CODES = {
 #: Declared on every operation, so the OpenAPI schema says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": _CODES[code].replace("_", " ")}
-    for code in (404, 413, 422, 503)
+    for code in (401, 404, 413, 422, 503)
 }
 
 
@@ -88,8 +89,9 @@ def install(app: FastAPI) -> None:
         return error_response(422, str(exc))
 
     @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, str(exc))
+    @app.exception_handler(NoStatistics)
+    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
+        return error_response(404, str(exc).strip("'\""))
 
     @app.exception_handler(QueryTimeout)
     async def timeout(_: Request, exc: QueryTimeout) -> JSONResponse:

@@ -260,6 +260,7 @@ def ingest_cmd(
             quiet or as_json,
         )
     )
+    _guarded(lambda: refresh_stats(settings, corpus, quiet or as_json))
     if as_json:
         print(json.dumps(summary.to_json(), indent=1))
     else:
@@ -373,6 +374,7 @@ def scan_cmd(
     summary = _guarded(
         lambda: run_scan(settings, corpus, executor, ray_address, force, quiet or as_json)
     )
+    _guarded(lambda: refresh_stats(settings, corpus, quiet or as_json))
     if as_json:
         print(json.dumps(summary.to_json(), indent=1))
     else:
@@ -593,6 +595,176 @@ def serve_cmd(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
+def refresh_stats(settings: Settings, corpus: str, quiet: bool = False) -> None:
+    """Rebuild a corpus's statistics when it has some and they are out of date."""
+    from corpuscope.index.stats import build_stats, is_current, read_manifest
+
+    cs = Store(settings.data).corpus(corpus)
+    if read_manifest(cs) is not None and not is_current(cs):
+        build_stats(cs)
+        if not quiet:
+            err.print(f"statistics of {corpus!r} rebuilt")
+
+
+stats_app = typer.Typer(
+    help="Corpus statistics (DuckDB over the shards): build them, or export them.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(stats_app, name="stats")
+
+
+@stats_app.callback()
+def stats_cmd(
+    ctx: typer.Context,
+    corpus: Annotated[str | None, typer.Option(help="Corpus to compute statistics for.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Compute a corpus's statistics: overview, sources, shards, domains, TLDs, languages,
+    months, lengths, exact and near duplicates, personal data, quality signals.
+
+    Each table is a Parquet file under the corpus's stats/, published with a manifest of
+    sha256s and the shards it was computed from. `corpuscope stats export` writes them out.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if corpus is None:
+        err.print("[red]error:[/] --corpus is required (or `corpuscope stats export --help`)")
+        raise typer.Exit(2)
+    from corpuscope.index.stats import build_stats
+
+    settings = _settings(data_dir)
+    store = Store(settings.data)
+    if corpus not in store.corpora():
+        err.print(f"[red]error:[/] no corpus {corpus!r} in {settings.data}: ingest it first")
+        raise typer.Exit(2)
+    manifest = _guarded(lambda: build_stats(store.corpus(corpus)))
+    if as_json:
+        print(json.dumps(manifest, indent=1, default=str))
+        return
+    t = Table(title=f"statistics of {corpus!r} ({manifest['seconds']:.1f} s)")
+    for col in ("table", "rows", "description"):
+        t.add_column(col, justify="right" if col == "rows" else "left")
+    for name, entry in manifest["tables"].items():
+        t.add_row(name, f"{entry['rows']:,}", entry["description"][:70])
+    out.print(t)
+
+
+@stats_app.command("export")
+def stats_export_cmd(
+    corpus: Annotated[str, typer.Option(help="Corpus whose statistics to export.")] = ...,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or parquet.")] = "csv",
+    table: Annotated[
+        list[str] | None, typer.Option(help="Table to export (repeat; default all).")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("."),
+    public: Annotated[
+        bool, typer.Option(help="Export what the public sees (small cells suppressed).")
+    ] = False,
+    threshold: Annotated[int | None, typer.Option(help="Small-cell threshold.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write statistics tables as CSV, JSON or Parquet files (full tables unless --public)."""
+    from corpuscope.index.statsview import StatsView
+
+    settings = _settings(data_dir, small_cell_threshold=threshold)
+    if fmt not in ("csv", "json", "parquet"):
+        err.print("[red]error:[/] --format must be csv, json or parquet")
+        raise typer.Exit(2)
+    view = StatsView(Store(settings.data), settings.small_cell_threshold)
+    names = table or _guarded(lambda: list(view.manifest(corpus)["tables"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        data, _ = _guarded(lambda n=name: view.download(corpus, n, fmt, public))
+        path = out_dir / f"{corpus}-{name}.{fmt}"
+        path.write_bytes(data)
+        out.print(f"wrote {path}")
+
+
+@app.command("summary")
+def summary_cmd(
+    corpus: Annotated[str, typer.Option(help="Corpus to summarise.")] = ...,
+    provider_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of the provider's declarations (default: the corpus's "
+            "provider.toml, if any)."
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """The EU AI Act public summary of training content (Art. 53(1)(d), AI Office template of
+    July 2025) for a corpus: figures from its statistics, declarations from the provider file;
+    what is not declared is marked as missing."""
+    from corpuscope.index.summary import build_summary, load_provider, to_markdown
+    from corpuscope.index.summary import provider_file as default
+
+    settings = _settings(data_dir)
+    cs = Store(settings.data).corpus(corpus)
+    provider = _guarded(lambda: load_provider(provider_file or default(cs)))
+    summary = _guarded(lambda: build_summary(cs, provider))
+    text = to_markdown(summary) if fmt == "md" else json.dumps(summary, indent=1, default=str)
+    if out_file:
+        out_file.write_text(text + "\n")
+        out.print(f"wrote {out_file} ({len(summary['missing_declarations'])} declarations missing)")
+    else:
+        print(text)
+
+
+keys_app = typer.Typer(help="API keys for the auditor, officer and admin roles.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create_cmd(
+    name: Annotated[str, typer.Argument(help="A name for the key (who holds it).")],
+    role: Annotated[str, typer.Option(help="auditor, officer or admin.")] = "auditor",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key; it is printed once (only its hash is kept)."""
+    from corpuscope.state import State
+
+    settings = _settings(data_dir)
+    token = _guarded(lambda: State(settings.data).create_key(name, role))
+    err.print(f"key {name!r} ({role}); send it as 'Authorization: Bearer KEY'. Shown once:")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list_cmd(data_dir: DataDir = None) -> None:
+    """List the API keys (names, roles, dates; never the keys)."""
+    from corpuscope.state import State
+
+    settings = _settings(data_dir)
+    t = Table(title="API keys")
+    for col in ("name", "role", "created", "revoked"):
+        t.add_column(col)
+    for k in State(settings.data).api_keys():
+        t.add_row(k.name, k.role, _when(k.created), _when(k.revoked) if k.revoked else "")
+    out.print(t)
+
+
+@keys_app.command("revoke")
+def keys_revoke_cmd(
+    name: Annotated[str, typer.Argument(help="The key's name.")], data_dir: DataDir = None
+) -> None:
+    """Revoke an API key at once."""
+    from corpuscope.state import State
+
+    settings = _settings(data_dir)
+    _guarded(lambda: State(settings.data).revoke_key(name))
+    out.print(f"revoked {name!r}")
+
+
+def _when(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
+
+
 def samples_dir() -> Path:
     """The bundled samples: next to the package in a checkout, else ./samples."""
     here = Path(__file__).resolve().parent.parent / "samples"
@@ -627,6 +799,8 @@ def demo_cmd(
     """The main job on the bundled real samples: ingest C4, Common Crawl (JSONL, WARC, WET),
     OpenWebText and The Pile into one corpus each, scan them for personal data, index them,
     print what was done, then serve the API on localhost (--no-serve to stop there)."""
+    from corpuscope.index.stats import build_stats
+
     settings = _settings(data_dir)
     root = samples or samples_dir()
     if not root.is_dir():
@@ -643,6 +817,7 @@ def demo_cmd(
         )
         scans.append(_guarded(lambda c=corpus: run_scan(settings, c, quiet=quiet or as_json)))
         indexed.append(_guarded(lambda c=corpus: run_index(settings, c, quiet=quiet or as_json)))
+        _guarded(lambda c=corpus: build_stats(Store(settings.data).corpus(c)))
     if as_json:
         print(
             json.dumps(

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the API reads; larger ones get 413."
     )
+    small_cell_threshold: int = Field(
+        10,
+        ge=1,
+        description="Public statistics hide any count below this (with complementary cells); 1 shows all.",
+    )
+    max_rows: int = Field(
+        10_000, ge=1, description="Most rows of a statistics table in one JSON answer."
+    )
     host: str = Field("127.0.0.1", description="Address `corpuscope serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `corpuscope serve` listens on.")
 

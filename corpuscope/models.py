@@ -477,3 +477,57 @@ class PersonRequest(Filters):
     usernames: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
     urls: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
     k: int = Field(10, ge=1, le=1000)
+
+
+# -- statistics: what the API serves about a corpus --------------------------------------------
+class StatsTableInfo(BaseModel):
+    name: str
+    description: str
+    rows: int
+    columns: list[str]
+    sha256: str  # of the full table as published (Parquet)
+    downloads: dict[str, str]
+
+
+class StatsIndex(BaseModel):
+    corpus: str
+    current: bool  # computed from the corpus as it is now
+    computed_at: float
+    role: str
+    small_cell_threshold: int | None  # None: full tables (auditor)
+    tables: list[StatsTableInfo]
+    manifest: dict[str, Any]
+
+
+class StatsTable(BaseModel):
+    corpus: str
+    table: str
+    description: str
+    columns: list[str]
+    total_rows: int
+    offset: int
+    limit: int
+    rows: list[dict[str, Any]]
+    role: str
+    small_cell_threshold: int | None
+    hidden_rows: int
+    hidden_cells: int
+    sha256: str
+
+
+class DomainAnswer(BaseModel):
+    """Is my website in this corpus? (the Washington Post's C4 lookup, for any corpus)"""
+
+    corpus: str
+    query: str
+    domain: str  # the registered domain looked up
+    found: bool
+    suppressed: bool = False  # found, but too few documents to show figures publicly
+    rank: int | None = None
+    domains: int  # domains in the corpus
+    documents: int | None = None
+    words: int | None = None
+    bytes: int | None = None
+    share_of_words: float | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None

@@ -106,7 +106,7 @@ class State:
             self._audit(con, actor, "key.revoke", name, {})
             con.execute("commit")
 
-    def keys(self) -> list[ApiKey]:
+    def api_keys(self) -> list[ApiKey]:
         with self._db() as con:
             rows = con.execute(
                 "select name, role, created, revoked from api_keys order by created"
