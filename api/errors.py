@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     @app.exception_handler(NoStatistics)
     async def not_found(_: Request, exc: LookupError) -> JSONResponse:
-        return error_response(404, str(exc).strip("'\""))
+        return error_response(404, str(exc))
 
     @app.exception_handler(QueryTimeout)
     async def timeout(_: Request, exc: QueryTimeout) -> JSONResponse:
