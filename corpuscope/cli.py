@@ -274,7 +274,14 @@ def _guarded(fn):
 
     try:
         return fn()
-    except (StoreError, SourceRefused, ValueError, RuntimeError) as exc:
+    except (
+        StoreError,
+        SourceRefused,
+        ValueError,
+        RuntimeError,
+        LookupError,
+        FileNotFoundError,
+    ) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
 

@@ -14,11 +14,11 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from corpuscope.index.disclosure import suppress
 from corpuscope.index.stats import SPECS, is_current, load_table, read_manifest, stats_dir
+from pydantic_core import to_json
 
 from corpuscope.models import DomainAnswer
 from corpuscope.store import Store
@@ -102,7 +102,7 @@ class StatsView:
                 w.writerow({k: _cell(v) for k, v in r.items()})
             data = buf.getvalue().encode()
         elif fmt == "json":
-            data = orjson.dumps(rows, default=str)
+            data = to_json(rows)  # as the JSON API writes them (pydantic)
         else:
             raise ValueError("format must be csv, json or parquet")
         return data, MEDIA[fmt]

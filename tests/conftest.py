@@ -93,6 +93,8 @@ def write_people(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def indexed(tmp_path_factory) -> Path:
     """A data directory with c4, commoncrawl (JSONL) and people ingested, scanned and indexed."""
+    from corpuscope.index.stats import build_stats
+
     from corpuscope.cli import run_index, run_ingest, run_scan
     from corpuscope.config import Settings
 
@@ -107,4 +109,5 @@ def indexed(tmp_path_factory) -> Path:
         assert run_ingest(settings, corpus, [str(p) for p in paths], quiet=True).ok
         assert run_scan(settings, corpus, quiet=True).ok
         run_index(settings, corpus, quiet=True)
+        build_stats(Store(settings.data).corpus(corpus))
     return settings.data
