@@ -128,6 +128,10 @@ def test_schemathesis_every_operation(indexed: Path):
         "/v1/person",
         "/v1/corpora",
         "/v1/documents/{doc_id}",
+        "/v1/corpora/{corpus}/stats",
+        "/v1/corpora/{corpus}/stats/{table}",
+        "/v1/corpora/{corpus}/domains/{domain}",
+        "/v1/corpora/{corpus}/summary.{fmt}",
     }
     for op in operations:
 
