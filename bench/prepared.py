@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ingest import build_corpus
@@ -53,3 +57,40 @@ def prepared(workdir: Path = WORKDIR) -> tuple[Path, list[Path]]:
     marker.write_text(json.dumps({"documents": docs}))
     print(f"data: {docs:,} documents")
     return data, files
+
+
+@contextmanager
+def served(data: Path, workers: int = 1) -> Iterator[str]:
+    """`corpuscope serve` on a free port until the block ends; yields its base URL."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = Path(sys.executable).with_name("corpuscope")
+    server = subprocess.Popen(
+        [
+            str(cli),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/v1/corpora", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(20)

@@ -25,10 +25,7 @@ import argparse
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -41,7 +38,7 @@ from corpuscope.index.membership import membership
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
 from corpuscope.index.searcher import Indexes
-from prepared import CORPUS, WORKDIR, prepared
+from prepared import CORPUS, WORKDIR, prepared, served
 
 from corpuscope.config import Settings
 from corpuscope.models import Filters
@@ -128,39 +125,10 @@ def in_process(ix: Indexes, settings: Settings, work: dict[str, list[Any]]) -> d
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def over_http(
     data: Path, work: dict[str, list[Any]], clients: int, seconds: float, workers: int
 ) -> dict[str, Any]:
-    port = _free_port()
-    cli = Path(sys.executable).with_name("corpuscope")
-    server = subprocess.Popen(
-        [
-            str(cli),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--data-dir",
-            str(data),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/v1/corpora", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with served(data, workers) as base:
         requests = {
             "search": lambda h, q: h.get("/v1/search", params={"q": q}),
             "exact": lambda h, q: h.post("/v1/exact", json={"passage": q}),
@@ -199,9 +167,6 @@ def over_http(
             }
             print(f"  http {kind:<10} {out[kind]}")
         return out
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def baseline(

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 import tantivy
-from corpuscope.index.query import Deadline, QueryError, targets, with_filters
+from corpuscope.index.query import (
+    Deadline,
+    QueryError,
+    check_page,
+    check_passage,
+    targets,
+    with_filters,
+)
 from corpuscope.index.schema import phrase, positioned, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
@@ -106,10 +113,8 @@ def membership(
     """The verdict for `passage` with the evidence of the best `k` documents."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
-    if len(passage) > settings.max_passage_chars:
-        raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
-    if not 1 <= k <= settings.max_k:
-        raise QueryError(f"k must be between 1 and {settings.max_k}")
+    check_passage(passage, settings)
+    check_page(k, 0, settings)
     tokens = tokens_with_offsets(passage)
     if len(tokens) < MIN_WORDS:
         raise QueryError(f"the passage needs at least {MIN_WORDS} words")

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 import tantivy
-from corpuscope.index.query import Deadline, QueryError, targets, with_filters
+from corpuscope.index.query import Deadline, QueryError, check_page, targets, with_filters
 from corpuscope.index.schema import phrase, tokenize
 from corpuscope.index.searcher import CorpusIndex, Found, Indexes
 from corpuscope.index.snippets import snippet
@@ -111,8 +111,7 @@ def person(
     filters = filters or Filters()
     if len(name) > settings.max_query_chars:
         raise QueryError(f"the name is longer than {settings.max_query_chars} characters")
-    if not 1 <= k <= settings.max_k:
-        raise QueryError(f"k must be between 1 and {settings.max_k}")
+    check_page(k, 0, settings)
     given = [("email", v) for v in emails] + [("phone", v) for v in phones]
     given += [("username", v) for v in usernames] + [("url", v) for v in urls]
     for kind, values in (

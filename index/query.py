@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import tantivy
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
-from corpuscope.index.searcher import CorpusIndex, Indexes
+from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
 from corpuscope.index.snippets import snippet
 
 from corpuscope.config import Settings
@@ -27,6 +27,7 @@ from corpuscope.models import (
     Filters,
     Hit,
     SearchAnswer,
+    Snippet,
 )
 
 
@@ -116,6 +117,26 @@ def check_query(q: str, settings: Settings) -> None:
         )
 
 
+def check_passage(passage: str, settings: Settings) -> None:
+    if len(passage) > settings.max_passage_chars:
+        raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
+
+
+def hit(cls: type[Hit], doc: StoredDoc, score: float, snippet_: Snippet, **extra) -> Hit:
+    """An answer's entry for a stored document (its metadata, score and snippet)."""
+    return cls(
+        doc_id=doc.doc_id,
+        corpus=doc.corpus,
+        score=round(score, 4),
+        url=doc.url,
+        domain=doc.domain,
+        language=doc.language,
+        timestamp=doc.timestamp,
+        snippet=snippet_,
+        **extra,
+    )
+
+
 def check_page(k: int, offset: int, settings: Settings) -> None:
     if not 1 <= k <= settings.max_k:
         raise QueryError(f"k must be between 1 and {settings.max_k}")
@@ -147,18 +168,8 @@ def search(
     hits = []
     for f in found[offset : offset + k]:
         doc = indexes.fetch(f)
-        hits.append(
-            Hit(
-                doc_id=doc.doc_id,
-                corpus=doc.corpus,
-                score=round(f.score, 4),
-                url=doc.url,
-                domain=doc.domain,
-                language=doc.language,
-                timestamp=doc.timestamp,
-                snippet=snippet(doc.text, doc.spans, terms, words=settings.snippet_words),
-            )
-        )
+        shown = snippet(doc.text, doc.spans, terms, words=settings.snippet_words)
+        hits.append(hit(Hit, doc, f.score, shown))
     return SearchAnswer(
         query=q,
         corpora=[c.name for c in cis],
@@ -206,8 +217,7 @@ def exact(
     """Does this passage occur verbatim? Documents and occurrences, confirmed on the text."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
-    if len(passage) > settings.max_passage_chars:
-        raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
+    check_passage(passage, settings)
     check_page(k, 0, settings)
     norm = normalise_passage(passage)
     pattern = passage_pattern(norm, case_sensitive)
@@ -233,25 +243,15 @@ def exact(
         documents += 1
         occurrences += len(matches)
         if len(hits) < k:
-            hits.append(
-                ExactHit(
-                    doc_id=doc.doc_id,
-                    corpus=doc.corpus,
-                    score=round(f.score, 4),
-                    url=doc.url,
-                    domain=doc.domain,
-                    language=doc.language,
-                    timestamp=doc.timestamp,
-                    occurrences=len(matches),
-                    snippet=snippet(
-                        doc.text,
-                        doc.spans,
-                        terms,
-                        focus=matches[0].start(),
-                        words=settings.snippet_words,
-                    ),
-                )
+            shown = snippet(
+                doc.text,
+                doc.spans,
+                terms,
+                focus=matches[0].start(),
+                words=settings.snippet_words,
             )
+            hits.append(hit(ExactHit, doc, f.score, shown, occurrences=len(matches)))
+
     return ExactAnswer(
         passage=norm,
         case_sensitive=case_sensitive,
