@@ -254,3 +254,24 @@ def test_windows_are_capped(ix, settings, corpus_texts):
     view = document(ix, doc_id, settings, start=len(text) // 2)
     assert len(view.window.text.split()) <= settings.snippet_words
     assert view.window.start >= len(text) // 2 - 1
+
+
+def test_time_range_filter(ix, settings, corpus_texts, indexed):
+    from datetime import UTC, datetime
+
+    docs = documents(indexed, "commoncrawl").to_pylist()
+    cut = datetime(2020, 1, 1, tzinfo=UTC)
+    before = sum(1 for d in docs if d["timestamp"] and d["timestamp"] < cut)
+    after = sum(1 for d in docs if d["timestamp"] and d["timestamp"] >= cut)
+    f = Filters(corpora=["commoncrawl"])
+    everything = search(ix, "*", settings, f).total
+    assert everything == len(docs)
+    early = search(
+        ix,
+        "*",
+        settings,
+        f.model_copy(update={"until": datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC)}),
+    )
+    late = search(ix, "*", settings, f.model_copy(update={"since": cut}))
+    assert (early.total, late.total) == (before, after)
+    assert all(h.timestamp >= cut for h in late.hits)
