@@ -29,11 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from corpuscope.privacy.detect import Detector  # noqa: E402
-from corpuscope.privacy.recognizers import (  # noqa: E402
-    NER_ENTITIES,
-    PATTERN_ENTITIES,
-    spacy_model,
-)
+from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES  # noqa: E402
+from corpuscope.privacy.recognizers import spacy_model  # noqa: E402
 from corpuscope.privacy.scan import SPACY_ENTITIES, _nlp  # noqa: E402
 
 from tests.planted import make_planted  # noqa: E402

@@ -157,8 +157,9 @@ def _nbytes(texts: list[str]) -> int:
 def time_engine(texts: list[str], blank: bool) -> dict[str, Any]:
     """Presidio's AnalyzerEngine on every text, one at a time (pattern entities only)."""
     from corpuscope.privacy import recognizers
+    from corpuscope.privacy.entities import PATTERN_ENTITIES
 
-    entities = list(recognizers.PATTERN_ENTITIES)
+    entities = list(PATTERN_ENTITIES)
     original = recognizers.spacy_model
     try:
         if blank:

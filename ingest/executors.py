@@ -21,7 +21,7 @@ R = TypeVar("R")
 #: them loaded (about 1 s a worker for ingest, more for the scan's Presidio and spaCy).
 PRELOAD = {
     "ingest": ["corpuscope.ingest.pipeline", "pycld2", "fastwarc.warc", "pandas"],
-    "scan": ["corpuscope.privacy.scan", "pandas"],
+    "scan": ["corpuscope.privacy.scan", "corpuscope.privacy.detect", "pandas"],
 }
 
 

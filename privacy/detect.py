@@ -15,49 +15,45 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import re2
+from corpuscope.privacy.entities import PATTERN_ENTITIES
 from corpuscope.privacy.hashing import PHONE_REGIONS
-from corpuscope.privacy.recognizers import PATTERN_ENTITIES, SECRET_PATTERNS, pattern_recognizers
+from corpuscope.privacy.recognizers import SECRET_PATTERNS, pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 TOKEN = -1  # widen to the surrounding run of non-space characters only
-_SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+_IS_SPACE = np.zeros(0x110000, dtype=bool)  # code point -> str.isspace(), for a table lookup
+_IS_SPACE[[c for c in range(0x3001) if chr(c).isspace()]] = True
 _MEMO_CHARS = 32_000_000  # characters of window text the memo may hold (about 64-128 MB)
 
 
-# Characters Python's case-insensitive `[a-z]` matches (ASCII letters, and the long s, the
-# Kelvin sign and the Turkish dotted and dotless i): what Presidio's IGNORECASE patterns see.
-_LETTERS = "".join(chr(c) for c in range(0x3000) if re.fullmatch("(?i)[a-z]", chr(c)))
+# Letters Presidio's case-insensitive `[A-Z]` can match beyond what RE2's `(?i)[a-z]` does
+# (RE2 folds the long s and the Kelvin sign, not the Turkish dotted and dotless i).
+_EXTRA_LETTERS = "".join(chr(c) for c in range(0x80, 0x3000) if re.fullmatch("(?i)[a-z]", chr(c)))
 
 
 @dataclass(frozen=True)
 class Trigger:
     """A necessary condition of an entity's matches, and how far its matches can reach.
 
-    `pattern` is used by both engines; `{D}` is a decimal digit (any Unicode digit, like
-    Presidio's patterns) and `{A}` a letter as Presidio's case-insensitive patterns see it.
-    RE2 (tier 1) reads it case-insensitively; Python's `re` (tier 2) reads `python` instead
-    when given, a cheaper condition that is still necessary.
+    `pattern` is an RE2 pattern read case-insensitively, by pyarrow over a column (tier 1) and
+    by `re2` over a document's UTF-8 (tier 2); `{D}` is a decimal digit (any Unicode digit,
+    like Presidio's `\\d`) and `{A}` a letter as Presidio's case-insensitive patterns see it.
     """
 
     pattern: str
     margin: int  # characters around a trigger that a match can reach; TOKEN for no spaces
-    python_pattern: str | None = None  # read case-insensitively
-
-    def python(self) -> re.Pattern[str]:
-        if self.python_pattern:
-            return re.compile(self.python_pattern, re.IGNORECASE)
-        letters = "[" + re.escape(_LETTERS) + "]"
-        return re.compile(self.pattern.replace("{D}", r"\d").replace("{A}", letters))
 
     def re2(self) -> str:
-        return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}").replace("{A}", "[a-z]")
+        letters = "[a-z" + _EXTRA_LETTERS + "]"
+        return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}").replace("{A}", letters)
 
 
 def _phone_punctuation() -> str:
@@ -82,32 +78,40 @@ _SECRETS = "|".join(
     f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})"
     for _, regex, _ in SECRET_PATTERNS
 )
-# Every secret pattern starts with one of these literals (see SECRET_PATTERNS).
-_SECRET_PREFIXES = (
-    r"akia|asia|gh[pousr]_|github_pat_|xox[abposr]-|aiza|[rsp]k_(?:live|test)_|sk-|eyj|-----begin"
-    r"|api[_-]?key|api[_-]?secret|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key"
-)
-
+# Each trigger is what every match of the entity's Presidio patterns must contain (their
+# patterns in presidio_analyzer/predefined_recognizers; `{D}` is wider than their `[0-9]`).
 TRIGGERS: dict[str, Trigger] = {
     "EMAIL_ADDRESS": Trigger("@", TOKEN),
-    "IP_ADDRESS": Trigger(r"{D}\.{D}|[0-9a-fA-F]:[0-9a-fA-F]|::", TOKEN),
+    # A dotted quad (IPv4, and IPv6 with an embedded IPv4), "::" (every compressed IPv6
+    # form) or eight colon-separated groups (the full IPv6 form).
+    "IP_ADDRESS": Trigger(
+        r"{D}\.{D}{1,3}\.{D}{1,3}\.{D}|::|(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]", TOKEN
+    ),
     "CRYPTO": Trigger(r"(?:{A}{A}1|[13])(?:{A}|[0-9]){25}", TOKEN),
-    "CREDIT_CARD": Trigger(r"{D}{D}{D}{D}[- ]?{D}{D}{D}", 32),
-    "IBAN_CODE": Trigger(r"{A}{A}{D}{D}", 56),
-    "US_SSN": Trigger(r"{D}{D}{D}[- .]?{D}{D}", 16),
+    # Four digits, then three groups of 3-4, 3-4 and 3-5 digits, optionally separated.
+    "CREDIT_CARD": Trigger(r"{D}{4}[- ]?{D}{3}{D}?[- ]?{D}{3}{D}?[- ]?{D}{3}", 32),
+    # Country code, check digits and at least two groups of four.
+    "IBAN_CODE": Trigger(r"{A}{A}{D}{D}(?:[ -]?(?:{A}|{D}){4}){2}", 56),
+    # Nine digits: 3-2-4, 5-4 and 3-6 with separators, or nine in a row.
+    "US_SSN": Trigger(r"{D}{3}[- .]?{D}{2}[- .]?{D}{4}", 16),
     # phonenumbers accepts numbers of 4+ digits (in Germany), their groups separated by at
     # most four of its punctuation characters (spaces included): the whole run, to white space.
     "PHONE_NUMBER": Trigger(r"{D}(?:[" + _PHONE_PUNCT + r"]{0,4}{D}){3,}", TOKEN),
-    "SECRET_KEY": Trigger(_SECRETS, 300, python_pattern=_SECRET_PREFIXES),
+    "SECRET_KEY": Trigger(_SECRETS, 300),
 }
+#: Entities whose triggers few texts hold: tier 1 looks for all of them in one pass first.
+RARE = frozenset(TRIGGERS) - {"EMAIL_ADDRESS", "PHONE_NUMBER"}
+
+
+_NON_DIGITS = re.compile(r"\D+")
 
 
 def _may_be_phone(run: str, text: str, start: int) -> bool:
     """False for a digit run no supported region accepts: fewer than six digits, not after a
     ``+``, and not starting 16 or 01 (the only 4- and 5-digit numbers phonenumbers validates
     in Presidio's regions, German pager and service numbers; checked exhaustively in tests)."""
-    digits = "".join(str(unicodedata.digit(c)) for c in run if c.isdigit())
-    if len(digits) >= 6 or digits.startswith(("16", "01")):
+    digits = _NON_DIGITS.sub("", run)
+    if len(digits) >= 6 or "".join(str(unicodedata.digit(c)) for c in digits[:2]) in ("16", "01"):
         return True
     before = text[max(0, start - 5) : start]  # a "+" up to four punctuation marks back
     return "+" in before or "\uff0b" in before
@@ -151,7 +155,7 @@ def _token_end(spaces: list[int], pos: int, n: int) -> int:
 def space_positions(text: str) -> list[int]:
     """Positions of white space (as `str.isspace` says) in `text`, vectorised."""
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return np.flatnonzero(np.isin(codes, _SPACES)).tolist()
+    return np.flatnonzero(_IS_SPACE[codes]).tolist()
 
 
 class Detector:
@@ -169,35 +173,71 @@ class Detector:
         self.recognizers = {
             e: r for e, r in pattern_recognizers(phone_regions).items() if e in self.entities
         }
-        self._py = {e: TRIGGERS[e].python() for e in self.entities}
         self._re2 = {e: TRIGGERS[e].re2() for e in self.entities}
+        self._finders = {e: re2.compile(p) for e, p in self._re2.items()}
+        rare = [e for e in self.entities if e in RARE]
+        self._any_rare = "|".join(f"(?:{self._re2[e]})" for e in rare) if len(rare) > 1 else None
         self._memo: dict[tuple[str, str], tuple[tuple, ...]] = {}
         self._memo_chars = 0
 
     # -- tier 1 --------------------------------------------------------------------------
-    def candidates(self, texts: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
-        """Entity -> boolean mask of the texts that may hold it (vectorised, RE2)."""
-        return {e: pc.match_substring_regex(texts, self._re2[e]) for e in self.entities}
+    def candidates(self, texts: pa.Array | pa.ChunkedArray) -> dict[str, list[bool]]:
+        """Entity -> for each text, whether it may hold the entity (vectorised, RE2). The
+        rare entities share a first pass; each then runs only on the texts it flagged."""
+        masks = {}
+        some = None
+        if self._any_rare:
+            flagged = pc.match_substring_regex(texts, self._any_rare)
+            rows = np.flatnonzero(flagged.to_numpy(zero_copy_only=False))
+            some = texts.take(pa.array(rows, pa.int64()))
+        for e in self.entities:
+            if some is None or e not in RARE:
+                masks[e] = pc.match_substring_regex(texts, self._re2[e]).to_pylist()
+                continue
+            mask = np.zeros(len(texts), dtype=bool)
+            mask[rows] = pc.match_substring_regex(some, self._re2[e]).to_numpy(zero_copy_only=False)
+            masks[e] = mask.tolist()
+        return masks
 
     # -- tier 2 --------------------------------------------------------------------------
+    def triggers(
+        self, text: str, entity: str, data: bytes | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """Character ranges of the entity's trigger matches in `text` (`data`: its UTF-8)."""
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
+        found = ((m.start(), m.end()) for m in self._finders[entity].finditer(data))
+        if len(data) == len(text):  # ASCII: byte offsets are character offsets
+            yield from found
+            return
+        byte = char = 0
+        for start, end in found:
+            char += len(data[byte:start].decode("utf-8", "surrogatepass"))
+            first = char
+            char += len(data[start:end].decode("utf-8", "surrogatepass"))
+            byte = end
+            yield first, char
+
     def windows(
-        self, text: str, entity: str, spaces: list[int] | None = None
+        self,
+        text: str,
+        entity: str,
+        spaces: list[int] | None = None,
+        data: bytes | None = None,
     ) -> list[tuple[int, int]]:
         """Merged character ranges around the entity's triggers in `text`, each widened out
-        to white space (`spaces`: the positions of white space in `text`, if known)."""
+        to white space (`spaces`: the positions of white space in `text`, if known; `data`:
+        the UTF-8 of `text`, if at hand)."""
         margin = TRIGGERS[entity].margin
         spans: list[tuple[int, int]] = []
         n = len(text)
-        for m in self._py[entity].finditer(text):
-            if entity == "PHONE_NUMBER" and not _may_be_phone(m.group(), text, m.start()):
+        for start, end in self.triggers(text, entity, data):
+            if entity == "PHONE_NUMBER" and not _may_be_phone(text[start:end], text, start):
                 continue
             if spaces is None:
                 spaces = space_positions(text)
-            start, end = (
-                (m.start(), m.end())
-                if margin == TOKEN
-                else (max(0, m.start() - margin), min(n, m.end() + margin))
-            )
+            if margin != TOKEN:
+                start, end = max(0, start - margin), min(n, end + margin)
             start, end = _token_start(spaces, start), _token_end(spaces, end, n)
             if entity == "PHONE_NUMBER":
                 start, end = _phone_edges(text, spaces, start, end)
@@ -226,14 +266,19 @@ class Detector:
             self._memo_chars += len(piece)
         return cached
 
-    def detect(self, text: str, entities: Iterable[str] | None = None) -> list[RecognizerResult]:
-        """Presidio results for the given entities (default all), run on trigger windows."""
+    def detect(
+        self, text: str, entities: Iterable[str] | None = None, data: bytes | None = None
+    ) -> list[RecognizerResult]:
+        """Presidio results for the given entities (default all), run on trigger windows
+        (`data`: the UTF-8 of `text`, if at hand)."""
         results: list[RecognizerResult] = []
         spaces = None
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
         for entity in entities if entities is not None else self.entities:
             if spaces is None:
                 spaces = space_positions(text)
-            for start, end in self.windows(text, entity, spaces):
+            for start, end in self.windows(text, entity, spaces, data):
                 for etype, s, e, score, name in self._analyze_window(entity, text[start:end]):
                     results.append(
                         RecognizerResult(
@@ -248,11 +293,14 @@ class Detector:
 
     def detect_batch(self, texts: pa.Array | pa.ChunkedArray) -> list[list[RecognizerResult]]:
         """Results for every text of a column: tier 1 over the column, tier 2 on candidates."""
-        masks = {e: m.to_pylist() for e, m in self.candidates(texts).items()}
+        masks = self.candidates(texts)
+        utf8 = texts.cast(
+            pa.large_binary() if pa.types.is_large_string(texts.type) else pa.binary()
+        )
         out: list[list[RecognizerResult]] = []
-        for i, text in enumerate(texts.to_pylist()):
+        for i, (text, data) in enumerate(zip(texts.to_pylist(), utf8.to_pylist(), strict=True)):
             wanted = [e for e in self.entities if masks[e][i]]
-            out.append(self.detect(text, wanted) if wanted else [])
+            out.append(self.detect(text, wanted, data) if wanted else [])
         return out
 
     # -- the reference: Presidio's recognizers on the whole text ---------------------------

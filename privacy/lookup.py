@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 from corpuscope.privacy.hashing import store_key, value_hash
-from corpuscope.privacy.recognizers import NER_ENTITIES, PATTERN_ENTITIES
 
 from corpuscope.store import Store
 

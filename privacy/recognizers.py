@@ -12,6 +12,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from corpuscope.privacy.entities import NER_ENTITIES
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -39,18 +40,6 @@ LABELS = {
     "PERSON": "[PERSON]",
     "LOCATION": "[LOCATION]",
 }
-
-PATTERN_ENTITIES = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IP_ADDRESS",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "CRYPTO",
-    "SECRET_KEY",
-)
-NER_ENTITIES = ("PERSON", "LOCATION")
 
 #: Secrets in the ROOTS sense: API keys and access tokens (name, regex, score).
 SECRET_PATTERNS = [

@@ -20,14 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpuscope.privacy.detect import TRIGGERS, detector_name, shared_detector
-from corpuscope.privacy.hashing import store_key, value_hash
-from corpuscope.privacy.recognizers import (
-    NER_ENTITIES,
-    PATTERN_ENTITIES,
-    SECRET_PATTERNS,
-    spacy_model,
-)
+from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 
 from corpuscope.config import Settings
 from corpuscope.models import PII_SCHEMA, PiiShard, PiiSpan, ScanSummary, ScanTask
@@ -51,6 +44,8 @@ def scanner_version(settings: Settings, ner_model: str | None) -> str:
     phone regions, the NER model."""
     import phonenumbers
     import presidio_analyzer
+    from corpuscope.privacy.detect import TRIGGERS
+    from corpuscope.privacy.recognizers import SECRET_PATTERNS
 
     parts = [
         getattr(presidio_analyzer, "__version__", "?"),
@@ -76,13 +71,21 @@ def _nlp(model: str) -> Any:
 
 def ner_model(settings: Settings) -> str | None:
     """The spaCy model the scan will use: None unless NER is on and a model is installed."""
-    return spacy_model() if settings.ner else None
+    if not settings.ner:
+        return None
+    from corpuscope.privacy.recognizers import spacy_model
+
+    return spacy_model()
 
 
 def scan_shard(
     task: ScanTask, data_root: str, settings: Settings, force: bool = False
 ) -> PiiShard | None:
     """Scan one shard; None when it was already scanned by this scanner version."""
+    # Imported here: the driver of a pooled scan never loads Presidio, only its workers do.
+    from corpuscope.privacy.detect import detector_name, shared_detector
+    from corpuscope.privacy.hashing import store_key, value_hash
+
     cs = Store(data_root).corpus(task.corpus)
     model = ner_model(settings)
     version = scanner_version(settings, model)
