@@ -14,6 +14,7 @@ import ipaddress
 import os
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 _NON_DIGIT = re.compile(r"\D")
@@ -71,10 +72,11 @@ def normalise_value(entity_type: str, value: str, region: str = "US") -> str:
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
 
 
+@lru_cache(maxsize=65_536)
 def _e164(value: str, region: str) -> str:
     """E.164 form. A national number is read in `region` if it is valid there, else in the
     first of PHONE_REGIONS where it is valid, so a scan and a lookup agree without knowing
-    where the number was written."""
+    where the number was written. Cached: a corpus repeats its numbers (in memory only)."""
     import phonenumbers
 
     international = value.lstrip().startswith(("+", "\uff0b"))
