@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from corpuscope.privacy.entities import NER_ENTITIES
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+from phonenumbers import PhoneNumberMatcher
+from phonenumbers.phonenumbermatcher import PhoneNumberMatch
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     CryptoRecognizer,
@@ -77,11 +79,63 @@ class SecretKeyRecognizer(PatternRecognizer):
         )
 
 
+class _RememberingMatcher(PhoneNumberMatcher):
+    """phonenumbers' matcher, remembering what `_parse_and_verify` decided for a candidate.
+
+    That decision is a pure function of the candidate string, the characters just before and
+    after it in the text, the region and the leniency (parse, then validity checks; see
+    phonenumbers/phonenumbermatcher.py), so it is kept under that key: web text repeats its
+    candidates (years, dates, prices, the same numbers) across documents and regions. The
+    matches, and so the recognizer's results, are the ones the plain matcher gives.
+    """
+
+    decisions: ClassVar[dict[tuple, Any]] = {}
+    limit: ClassVar[int] = 500_000
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        end = offset + len(candidate)
+        key = (
+            candidate,
+            self.text[offset - 1] if offset > 0 else None,
+            self.text[end] if end < len(self.text) else None,
+            self.preferred_region,
+            self.leniency,
+        )
+        decisions = _RememberingMatcher.decisions
+        try:
+            number = decisions[key]
+        except KeyError:
+            match = super()._parse_and_verify(candidate, offset)
+            number = match.number if match is not None else None
+            if len(decisions) >= _RememberingMatcher.limit:
+                decisions.clear()
+            decisions[key] = number
+        return None if number is None else PhoneNumberMatch(offset, candidate, number)
+
+
+class FastPhoneRecognizer(PhoneRecognizer):
+    """Presidio's PhoneRecognizer with the remembering matcher: the same spans and scores
+    (the tests compare it with PhoneRecognizer on real documents), several times faster on
+    web text. Its explanation names the matcher's region, not the parsed number's."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        results = [
+            self._get_recognizer_result(match, text, region, nlp_artifacts)
+            for region in self.supported_regions
+            for match in _RememberingMatcher(text, region, leniency=self.leniency)
+        ]
+        return EntityRecognizer.remove_duplicates(results)
+
+
 def pattern_recognizers(
-    phone_regions: tuple[str, ...] | None = None,
+    phone_regions: tuple[str, ...] | None = None, fast: bool = False
 ) -> dict[str, list[EntityRecognizer]]:
-    """Entity -> the Presidio recognizers that find it with patterns (no model needed)."""
-    phone = PhoneRecognizer(supported_regions=phone_regions) if phone_regions else PhoneRecognizer()
+    """Entity -> the Presidio recognizers that find it with patterns (no model needed);
+    `fast`: phones with `FastPhoneRecognizer` instead of Presidio's own."""
+    kind = FastPhoneRecognizer if fast else PhoneRecognizer
+    phone = kind(supported_regions=phone_regions) if phone_regions else kind()
     return {
         "EMAIL_ADDRESS": [EmailRecognizer()],
         "PHONE_NUMBER": [phone],

@@ -49,6 +49,22 @@ def test_tiered_scan_equals_presidio_on_every_document(detector):
     assert a == b
 
 
+def test_fast_phone_recognizer_equals_presidios_in_every_context():
+    """The remembering matcher gives Presidio's PhoneRecognizer results even when the same
+    candidate appears again next to letters, currency signs, brackets or a time-stamp suffix,
+    where phonenumbers rejects it (a cache keyed on the candidate alone would not)."""
+    from corpuscope.privacy.recognizers import FastPhoneRecognizer, PhoneRecognizer
+
+    numbers = ["(212) 555-0100", "030 901820", "+44 20 7946 0000", "98765 43210", "2019-05-12"]
+    contexts = ["call {} now", "abc{}", "{}def", "$ {}", "€{}x", "[{}]", "{}:45 pm", "{} ext. 12"]
+    texts = [c.format(n) for _ in range(2) for n in numbers for c in contexts]
+    texts += real_texts(100)
+    fast, plain = FastPhoneRecognizer(), PhoneRecognizer()
+    for text in texts:
+        got = sorted(result_key(r) for r in fast.analyze(text, ["PHONE_NUMBER"]))
+        assert got == sorted(result_key(r) for r in plain.analyze(text, ["PHONE_NUMBER"])), text
+
+
 def test_short_phone_numbers_filter_is_exact():
     """Every 4-digit string, and a sample of 5-digit ones, that any region's matcher accepts
     passes the cheap filter that decides which digit runs reach the phone recognizer."""
