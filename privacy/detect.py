@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import re2
 from corpuscope.privacy.entities import PATTERN_ENTITIES
 from corpuscope.privacy.hashing import PHONE_REGIONS
-from corpuscope.privacy.recognizers import SECRET_PATTERNS, pattern_recognizers
+from corpuscope.privacy.recognizers import pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 TOKEN = -1  # widen to the surrounding run of non-space characters only
@@ -45,7 +45,8 @@ class Trigger:
 
     `pattern` is an RE2 pattern read case-insensitively, by pyarrow over a column (tier 1) and
     by `re2` over a document's UTF-8 (tier 2); `{D}` is a decimal digit (any Unicode digit,
-    like Presidio's `\\d`) and `{A}` a letter as Presidio's case-insensitive patterns see it.
+    like Presidio's `\\d`), `{A}` a letter and `{I}` the letter i as Presidio's
+    case-insensitive patterns see them.
     """
 
     pattern: str
@@ -53,7 +54,8 @@ class Trigger:
 
     def re2(self) -> str:
         letters = "[a-z" + _EXTRA_LETTERS + "]"
-        return "(?i)" + self.pattern.replace("{D}", r"\p{Nd}").replace("{A}", letters)
+        pattern = self.pattern.replace("{D}", r"\p{Nd}").replace("{A}", letters)
+        return "(?i)" + pattern.replace("{I}", "[i\u0130\u0131]")
 
 
 def _phone_punctuation() -> str:
@@ -74,10 +76,13 @@ def _phone_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _PHONE_LEAD, _PHONE_EXTN = _phone_patterns()
-_SECRETS = "|".join(
-    f"(?:{regex.removeprefix('(?i)').replace(chr(92) + 'b', '')})"
-    for _, regex, _ in SECRET_PATTERNS
-)
+# Every secret pattern (SECRET_PATTERNS) starts, after a `\\b` or at "-----BEGIN", with one
+# of these literals. RE2's `\\b` is ASCII-only, so it holds wherever Presidio's Unicode one does.
+_SECRET_PREFIXES = (
+    r"\b(?:akia|asia|gh[pousr]_|github_pat_|xox[abposr]-|aiza|[rsp]k_(?:live|test)_|sk-|eyj"
+    r"|api[_-]?key|api[_-]?secret|access[_-]?token|auth[_-]?token|client[_-]?secret"
+    r"|secret[_-]?key)|-----begin"
+).replace("i", "{I}")
 # Each trigger is what every match of the entity's Presidio patterns must contain (their
 # patterns in presidio_analyzer/predefined_recognizers; `{D}` is wider than their `[0-9]`).
 TRIGGERS: dict[str, Trigger] = {
@@ -97,7 +102,7 @@ TRIGGERS: dict[str, Trigger] = {
     # phonenumbers accepts numbers of 4+ digits (in Germany), their groups separated by at
     # most four of its punctuation characters (spaces included): the whole run, to white space.
     "PHONE_NUMBER": Trigger(r"{D}(?:[" + _PHONE_PUNCT + r"]{0,4}{D}){3,}", TOKEN),
-    "SECRET_KEY": Trigger(_SECRETS, 300),
+    "SECRET_KEY": Trigger(_SECRET_PREFIXES, 300),
 }
 #: Entities whose triggers few texts hold: tier 1 looks for all of them in one pass first.
 RARE = frozenset(TRIGGERS) - {"EMAIL_ADDRESS", "PHONE_NUMBER"}

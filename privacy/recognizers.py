@@ -90,7 +90,7 @@ class _RememberingMatcher(PhoneNumberMatcher):
     """
 
     decisions: ClassVar[dict[tuple, Any]] = {}
-    limit: ClassVar[int] = 500_000
+    limit: ClassVar[int] = 100_000  # decisions kept (about 30 MB); then it starts over
 
     def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
         end = offset + len(candidate)
@@ -117,6 +117,10 @@ class FastPhoneRecognizer(PhoneRecognizer):
     """Presidio's PhoneRecognizer with the remembering matcher: the same spans and scores
     (the tests compare it with PhoneRecognizer on real documents), several times faster on
     web text. Its explanation names the matcher's region, not the parsed number's."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("name", "PhoneRecognizer")  # the detector name results record
+        super().__init__(**kwargs)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None

@@ -82,7 +82,8 @@ def scan_shard(
     task: ScanTask, data_root: str, settings: Settings, force: bool = False
 ) -> PiiShard | None:
     """Scan one shard; None when it was already scanned by this scanner version."""
-    # Imported here: the driver of a pooled scan never loads Presidio, only its workers do.
+    # Imported here: the driver of a pooled scan does not load Presidio (unless --ner asks
+    # for a model), only its workers do.
     from corpuscope.privacy.detect import detector_name, shared_detector
     from corpuscope.privacy.hashing import store_key, value_hash
 

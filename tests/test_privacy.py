@@ -12,7 +12,7 @@ import phonenumbers
 import pyarrow.parquet as pq
 import pytest
 from corpuscope.ingest.executors import LocalExecutor
-from corpuscope.privacy.detect import Detector, _may_be_phone, result_key
+from corpuscope.privacy.detect import Detector, _may_be_phone, detector_name, result_key
 from corpuscope.privacy.hashing import normalise_value, store_key, value_hash
 from corpuscope.privacy.lookup import find_identifier, guess_entity
 from corpuscope.privacy.redact import redact
@@ -47,6 +47,31 @@ def test_tiered_scan_equals_presidio_on_every_document(detector):
     b = {(i, *result_key(r)) for i, rs in enumerate(full) for r in rs}
     assert len(b) > 100  # the sample holds real phones, e-mails, cards …
     assert a == b
+
+
+def test_tiered_scan_equals_presidio_on_edge_cases(detector):
+    """Letters Presidio's case-insensitive patterns fold (dotless and dotted i), Unicode white
+    space, non-ASCII text around the triggers: same spans, scores and detector names."""
+    import pyarrow as pa
+
+    texts = [
+        "x AKIA" + "\u0131" * 16 + " y",
+        "t ghp_" + "\u0131" * 36 + " x",
+        "api_key:\u00a0" + "A" * 24 + " x",
+        "api_key=\x0b" + "A" * 24 + " x",
+        "x ap\u0130_key=" + "A" * 24 + " y",
+        "the risk-free sk-" + "a" * 40 + " z",
+        "-----BEGIN RSA PRIVATE KEY----- abc",
+        "Zürich: (212) 555-0100 · 10.0.0.1 · 4111 1111 1111 1111 · DE89 3704 0044 0532 0130 00",
+        "€ 123-45-6789 and ::1 and 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, naïve@exämple.org",
+    ]
+
+    def keys(results):
+        return sorted((*result_key(r), detector_name(r)) for r in results)
+
+    batch = detector.detect_batch(pa.array(texts))
+    for text, tiered in zip(texts, batch, strict=True):
+        assert keys(tiered) == keys(detector.full_scan(text)) != [], text
 
 
 def test_fast_phone_recognizer_equals_presidios_in_every_context():
