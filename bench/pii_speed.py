@@ -6,6 +6,10 @@ Run it from the repository root (about ten minutes on a 2-core machine):
     .venv/bin/python bench/pii_speed.py --repeat 1 --baseline-docs 100 --out /tmp/pii.json
     .venv/bin/python bench/pii_speed.py --profile             # + cProfile of one shard
 
+It times the `corpuscope` next to the running Python. Use a venv installed as a user would
+(`pip install -e '.[dev]'` and requirements-ner.txt): with the `bench` extra, Presidio also
+imports `transformers` at start-up, about 0.9 s more per process.
+
 Targets (pattern tier, NER off):
 
 * the pattern scan at 1 worker >= 50 x the Presidio AnalyzerEngine baseline on one core (MB/s);

@@ -90,7 +90,7 @@ class _RememberingMatcher(PhoneNumberMatcher):
     """
 
     decisions: ClassVar[dict[tuple, Any]] = {}
-    limit: ClassVar[int] = 100_000  # decisions kept (about 30 MB); then it starts over
+    limit: ClassVar[int] = 100_000  # decisions kept (about 12 MB); then it starts over
 
     def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
         end = offset + len(candidate)
