@@ -61,11 +61,12 @@ def _settings(data_dir: Path | None, **overrides) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _progress(quiet: bool) -> Progress:
+def _progress(quiet: bool, unit: str = "sources") -> Progress:
+    """A progress bar: units of work done (source files, shards), bytes, speed, documents."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[sources]} sources"),
+        TextColumn("{task.fields[sources]} " + unit),
         DownloadColumn(),
         TransferSpeedColumn(),
         TextColumn("{task.fields[docs]:,} docs"),
@@ -301,15 +302,22 @@ def run_scan(
     store = Store(settings.data)
     if corpus not in store.corpora():
         raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
-    total = len(store.corpus(corpus).manifest().done())
-    with _progress(quiet) as progress:
-        bar = progress.add_task(f"scan {corpus}", total=None, docs=0, sources=f"0/{total}")
-        finished = 0
+    shards = {s.shard_id: s for s in store.corpus(corpus).manifest().done()}
+    total = len(shards)
+    with _progress(quiet, "shards") as progress:
+        bar = progress.add_task(
+            f"scan {corpus}",
+            total=sum(s.parquet_bytes for s in shards.values()) or None,
+            docs=0,
+            sources=f"0/{total}",
+        )
+        finished = docs = 0
 
         def on_progress(task) -> None:
-            nonlocal finished
+            nonlocal finished, docs
             finished += 1
-            progress.update(bar, advance=task.size_bytes, sources=f"{finished}/{total}")
+            docs += shards[task.shard_id].documents if task.shard_id in shards else 0
+            progress.update(bar, advance=task.size_bytes, docs=docs, sources=f"{finished}/{total}")
 
         return scan(
             store,
@@ -435,12 +443,16 @@ def run_index(
     if corpus not in store.corpora():
         raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
     cs = store.corpus(corpus)
-    total = sum(s.text_bytes for s in cs.manifest().done())
-    with _progress(quiet) as progress:
-        bar = progress.add_task(f"index {corpus}", total=total or None, docs=0, sources="")
+    # Only new or replaced shards are indexed (and reported); kept ones cost nothing.
+    with _progress(quiet, "shards indexed") as progress:
+        bar = progress.add_task(f"index {corpus}", total=None, docs=0, sources="0")
+        finished = docs = 0
 
         def on_shard(unit) -> None:
-            progress.update(bar, advance=unit.shard.text_bytes)
+            nonlocal finished, docs
+            finished += 1
+            docs += unit.shard.documents
+            progress.update(bar, advance=unit.shard.text_bytes, docs=docs, sources=str(finished))
 
         return build_index(
             cs,
