@@ -20,6 +20,7 @@ import orjson
 import pycld2
 
 from corpuscope.models import Document, SourceRecord, make_doc_id, text_hash
+from corpuscope.whitespace import word_count
 
 _HOST = re.compile(r"^[a-z0-9_.\-\[\]:]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -148,7 +149,7 @@ def to_document(
         language=detect_language(text[:lang_id_chars], rec.language),
         text=text,
         n_chars=len(text),
-        n_words=len(text.split()),
+        n_words=word_count(text),
         text_hash=text_hash(text),
         metadata=metadata_json(metadata),
     )

@@ -28,9 +28,9 @@ from corpuscope.privacy.hashing import PHONE_REGIONS
 from corpuscope.privacy.recognizers import pattern_recognizers
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from corpuscope.whitespace import space_positions
+
 TOKEN = -1  # widen to the surrounding run of non-space characters only
-_IS_SPACE = np.zeros(0x110000, dtype=bool)  # code point -> str.isspace(), for a table lookup
-_IS_SPACE[[c for c in range(0x3001) if chr(c).isspace()]] = True
 _MEMO_CHARS = 32_000_000  # characters of window text the memo may hold (about 64-128 MB)
 
 
@@ -155,12 +155,6 @@ def _token_end(spaces: list[int], pos: int, n: int) -> int:
     """End of the token that `pos` is in: the first white space at or after it, or n."""
     j = bisect.bisect_left(spaces, pos)
     return spaces[j] if j < len(spaces) else n
-
-
-def space_positions(text: str) -> list[int]:
-    """Positions of white space (as `str.isspace` says) in `text`, vectorised."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return np.flatnonzero(_IS_SPACE[codes]).tolist()
 
 
 class Detector:

@@ -85,3 +85,16 @@ def test_text_normalisation_and_counts():
     )
     same = to_document(SourceRecord(1, "Hello   wide\tworld"), "c", "s", "src", 2000)
     assert doc.text_hash == same.text_hash and doc.doc_id != same.doc_id
+
+
+def test_word_count_is_str_split_on_every_kind_of_white_space():
+    import sys
+
+    from corpuscope.whitespace import space_positions, word_count
+
+    spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    texts = ["", " ", "a", " a ", "a b", "a\u00a0b\u3000c\x1cd\x85e", spaces, f"x{spaces}y"]
+    texts += [f"{w}{s}{w}" for s in spaces for w in ("", "w", "é", "\ud800")]
+    for text in texts:
+        assert word_count(text) == len(text.split()), repr(text)
+        assert space_positions(text) == [i for i, c in enumerate(text) if c.isspace()]
