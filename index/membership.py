@@ -7,7 +7,7 @@ longest stretch of passage words found in the same order in the document. The ve
 
 - ``verbatim``: every passage word, in order, in one run (coverage 1);
 - ``near-duplicate``: coverage at least `NEAR` (survives a sentence dropped or inserted and
-  a few words changed, which each cost at most `n` shingles);
+  a few words changed, which each cost at most `n` shingles: 3 below `LONG` words, else 5);
 - ``partial``: coverage at least `PARTIAL`, or a run of at least `RUN` words;
 - ``not-found``: otherwise.
 """
@@ -32,7 +32,9 @@ from corpuscope.index.snippets import snippet
 from corpuscope.config import Settings
 from corpuscope.models import Filters, MembershipAnswer, MembershipEvidence, Span
 
-SHINGLE = 5  # words per shingle
+SHINGLE = 5  # words per shingle, for passages of LONG words or more
+SHORT_SHINGLE = 3  # words per shingle below that: one changed word costs at most 3 shingles
+LONG = 50
 NEAR = 0.5  # coverage for near-duplicate
 PARTIAL = 0.2  # coverage for partial
 RUN = 13  # words in one run for partial (the n-gram length of GPT-3's contamination check)
@@ -42,7 +44,9 @@ MIN_WORDS = 3
 
 
 def shingle_size(n_words: int) -> int:
-    return max(1, min(SHINGLE, n_words))
+    """Shingles of 5 words for long passages, of 3 for shorter ones (so that a 10-word
+    passage with one word changed keeps 5 of its 8 shingles: still a near-duplicate)."""
+    return max(1, min(SHINGLE if n_words >= LONG else SHORT_SHINGLE, n_words))
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[Span]:
@@ -97,9 +101,12 @@ def verdict(coverage: float, longest: int, n_words: int) -> str:
 
 def _probe_query(ci: CorpusIndex, words: list[tuple[int, str]], n: int) -> tantivy.Query:
     """Up to PROBES of the passage's shingles, spread over it, any of which may match."""
-    starts = list(range(len(words) - n + 1))
-    step = max(1, len(starts) // PROBES)
-    probes = [phrase(ci.schema, words[i : i + n]) for i in starts[::step][:PROBES]]
+    last = len(words) - n
+    if last + 1 > PROBES:  # evenly spread, first and last shingle included
+        starts = sorted({round(i * last / (PROBES - 1)) for i in range(PROBES)})
+    else:
+        starts = list(range(last + 1))
+    probes = [phrase(ci.schema, words[i : i + n]) for i in starts]
     return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in probes])
 
 

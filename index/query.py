@@ -16,7 +16,7 @@ import tantivy
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
-from corpuscope.index.snippets import snippet
+from corpuscope.index.snippets import pii_near, snippet
 
 from corpuscope.config import Settings
 from corpuscope.models import (
@@ -163,7 +163,12 @@ def search(
         parsed, _errors = ci.parse(q)  # lenient: what cannot be parsed matches nothing
         return with_filters(parsed, ci.schema, filters)
 
-    total, found = indexes.search(cis, build, offset + k)
+    try:
+        total, found = indexes.search(cis, build, offset + k)
+    except QueryError:
+        raise
+    except ValueError as exc:  # e.g. "text:*" asks tantivy for a fast field it does not have
+        raise QueryError(f"this query cannot be run: {exc}") from None
     terms = set(tokenize(re.sub(r"\b\w+:", " ", q)))
     hits = []
     for f in found[offset : offset + k]:
@@ -237,7 +242,13 @@ def exact(
             partial = True
             break
         doc = indexes.fetch(f)
-        matches = list(pattern.finditer(doc.text))
+        # An occurrence that touches personal data is not counted: the count would confirm
+        # guesses at a value the snippets redact (a passage ending "… at j", "… at ja" …).
+        matches = [
+            m
+            for m in pattern.finditer(doc.text)
+            if not pii_near(doc.text, doc.spans, m.start(), m.end())
+        ]
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1

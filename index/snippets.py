@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
+from corpuscope.privacy.detect import shared_detector
 from corpuscope.privacy.redact import redact
 
 from corpuscope.models import PiiSpan, Snippet
@@ -21,6 +22,11 @@ _LABEL = re.compile(r"\[[A-Z_]+\]")
 _LEAD = 0.25
 #: Characters of a long document searched for the first term when no faster way finds it.
 _SCAN_CHARS = 200_000
+#: A window holds at most this many characters a word: text without spaces (Chinese,
+#: Japanese, long tokens) is capped too.
+_CHARS_PER_WORD = 8
+#: Characters around a window (or a match) searched for personal data that crosses its edge.
+PII_REACH = 256
 
 
 def first_match(text: str, terms: Collection[str]) -> int | None:
@@ -58,6 +64,37 @@ def window(text: str, focus: int | None, words: int, lead: float = _LEAD) -> tup
         if i == words:
             break
         end = m.end()
+    cap = words * _CHARS_PER_WORD
+    if end - start > cap:  # few spaces: cap by characters, the focus inside
+        start = max(start, min(focus - lead * _CHARS_PER_WORD, len(text) - cap))
+        end = min(end, start + cap)
+    return start, end
+
+
+def pii_near(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[tuple[int, int]]:
+    """Personal data (the scan's spans and a runtime pattern pass) touching [start, end),
+    found with `PII_REACH` characters of context on each side, in document offsets."""
+    lo, hi = max(0, start - PII_REACH), min(len(text), end + PII_REACH)
+    found = [(s.start, s.end) for s in spans if s.start < end and s.end > start]
+    found += [
+        (lo + r.start, lo + r.end)
+        for r in shared_detector().detect(text[lo:hi])
+        if lo + r.start < end and lo + r.end > start
+    ]
+    return found
+
+
+def cover_pii(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) so that no piece of personal data crosses its edges: a cut value
+    would be shown in part, since the runtime pass cannot recognise what it only half sees."""
+    spans = list(spans)
+    for _ in range(3):  # a widened edge can meet another value; a few rounds settle it
+        near = pii_near(text, spans, start, end)
+        new_start = min([start, *(s for s, _ in near)])
+        new_end = max([end, *(e for _, e in near)])
+        if (new_start, new_end) == (start, end):
+            break
+        start, end = new_start, new_end
     return start, end
 
 
@@ -72,7 +109,8 @@ def snippet(
     """A redacted, highlighted window of `text` (focused on `focus`, else the first term)."""
     if focus is None:
         focus = first_match(text, terms)
-    start, end = window(text, focus, words, lead)
+    spans = list(spans)
+    start, end = cover_pii(text, spans, *window(text, focus, words, lead))
     redacted, replaced = redact(text[start:end], spans, offset=start)
     return Snippet(
         text=redacted,

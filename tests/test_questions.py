@@ -275,3 +275,51 @@ def test_time_range_filter(ix, settings, corpus_texts, indexed):
     late = search(ix, "*", settings, f.model_copy(update={"since": cut}))
     assert (early.total, late.total) == (before, after)
     assert all(h.timestamp >= cut for h in late.hits)
+
+
+def test_exact_never_confirms_a_guess_at_personal_data(ix, settings):
+    """A passage running into an e-mail is not counted, however much of it is guessed: the
+    count would confirm what the snippets redact."""
+    people = Filters(corpora=["people"])
+    assert exact(ix, "wrote the first program. Write to", settings, people).documents == 1
+    for guess in ("a", "ada", "ada.lovelace", "ada.lovelace@example.org"):
+        ans = exact(ix, f"the first program. Write to {guess}", settings, people)
+        assert (ans.documents, ans.occurrences, ans.hits) == (0, 0, []), guess
+
+
+def test_windows_never_cut_personal_data_and_are_capped_without_spaces():
+    from corpuscope.index.snippets import snippet
+
+    text = "word " * 60 + "call +1 415 555 0123 or mail jane.walker@example.com now " + "word " * 60
+    for focus in range(260, 360, 2):
+        for words in (1, 2, 3, 5, 8):
+            shown = snippet(text, [], focus=focus, words=words, lead=0).text
+            for piece in ("415", "555", "0123", "walker", "example.com"):
+                assert piece not in shown, (focus, words, shown)
+    chinese = "这是一个没有空格的句子用来检查窗口的长度" * 500
+    shown = snippet(chinese, [], focus=len(chinese) // 2, words=128)
+    assert 0 < len(shown.text) <= 128 * 8
+    assert shown.start <= len(chinese) // 2 < shown.end
+
+
+def test_field_queries_the_index_cannot_run_are_refused(ix, settings):
+    for q in ("text:*", "url:*", "doc_id:*"):
+        with pytest.raises(QueryError):
+            search(ix, q, settings)
+
+
+def test_membership_probes_the_whole_passage_and_survives_edits_of_short_ones(
+    ix, settings, corpus_texts
+):
+    c4 = Filters(corpora=["c4"])
+    doc_id, text = next((d, t) for d, t in corpus_texts["c4"] if len(t.split()) > 200)
+    words = text.split()
+    noise = " ".join(f"zqx{i}vvk" for i in range(40))
+    late = membership(ix, noise + " " + " ".join(words[50:75]), settings, c4)
+    assert late.verdict == "partial" and doc_id in {e.doc_id for e in late.evidence}
+    for size in (10, 20, 30):
+        edited = words[60 : 60 + size]
+        for i in range(size // 10):  # one word in ten changed, spread out
+            edited[5 + 10 * i] = f"xylophone{i}quartz"
+        ans = membership(ix, " ".join(edited), settings, c4)
+        assert ans.verdict in ("near-duplicate", "verbatim"), (size, ans.coverage)
