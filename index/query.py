@@ -11,12 +11,14 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import tantivy
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
 from corpuscope.index.snippets import pii_near, snippet
+from corpuscope.privacy.redact import redact
 
 from corpuscope.config import Settings
 from corpuscope.models import (
@@ -122,13 +124,22 @@ def check_passage(passage: str, settings: Settings) -> None:
         raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
 
 
+def public_url(url: str | None) -> str | None:
+    """A document's URL as shown: personal data in it (``mailto:``, ``?email=``, also
+    percent-encoded) redacted; a URL with none is shown as stored."""
+    if not url:
+        return url
+    shown, replaced = redact(unquote(url))
+    return shown if replaced else url
+
+
 def hit(cls: type[Hit], doc: StoredDoc, score: float, snippet_: Snippet, **extra) -> Hit:
     """An answer's entry for a stored document (its metadata, score and snippet)."""
     return cls(
         doc_id=doc.doc_id,
         corpus=doc.corpus,
         score=round(score, 4),
-        url=doc.url,
+        url=public_url(doc.url),
         domain=doc.domain,
         language=doc.language,
         timestamp=doc.timestamp,
@@ -284,7 +295,7 @@ def document(indexes: Indexes, doc_id: str, settings: Settings, start: int = 0) 
         doc_id=doc.doc_id,
         corpus=doc.corpus,
         shard=doc.shard,
-        url=doc.url,
+        url=public_url(doc.url),
         domain=doc.domain,
         language=doc.language,
         timestamp=doc.timestamp,

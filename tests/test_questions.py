@@ -323,3 +323,12 @@ def test_membership_probes_the_whole_passage_and_survives_edits_of_short_ones(
             edited[5 + 10 * i] = f"xylophone{i}quartz"
         ans = membership(ix, " ".join(edited), settings, c4)
         assert ans.verdict in ("near-duplicate", "verbatim"), (size, ans.coverage)
+
+
+def test_urls_shown_have_their_personal_data_redacted():
+    from corpuscope.index.query import public_url
+
+    assert public_url("mailto:jane.doe@example.com") == "mailto:[EMAIL]"
+    assert "jane" not in public_url("https://x.org/a?email=jane.doe%40example.com&b=1")
+    assert public_url("https://example.com/a%20b") == "https://example.com/a%20b"
+    assert public_url(None) is None
