@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -105,6 +106,17 @@ def test_limits(indexed: Path):
     err = _is_error(c.post("/v1/membership", json={"passage": "word " * 1000}), 413)
     assert "2048" in err["message"]
     _is_error(c.post("/v1/person", json={"name": "x", "emails": ["a@b.c"] * 30}), 422)
+
+    def chunked(body: bytes):  # no Content-Length: the body arrives in pieces
+        for i in range(0, len(body), 500):
+            yield body[i : i + 500]
+
+    big = json.dumps({"passage": "word " * 1000}).encode()
+    headers = {"content-type": "application/json"}
+    _is_error(c.post("/v1/membership", content=chunked(big), headers=headers), 413)
+    small = json.dumps({"passage": "weaving of engines", "k": 5}).encode()
+    r = c.post("/v1/exact", content=chunked(small), headers=headers)
+    assert r.status_code == 200, r.text
 
 
 def test_time_limit_answers_partially_or_503(indexed: Path):
