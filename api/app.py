@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 from corpuscope.api import errors
 from corpuscope.api.limits import BodySizeLimit
@@ -34,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.indexes = Indexes(Store(settings.data))
     app.state.limiter = anyio.CapacityLimiter(QUERY_THREADS)
+    # Held by the thread itself: a query abandoned at its time limit keeps its place until it
+    # really ends, so abandoned queries can never pile up past QUERY_THREADS.
+    app.state.running = threading.BoundedSemaphore(QUERY_THREADS)
     app.state.stats = StatsView(app.state.indexes.store, settings.small_cell_threshold)
     app.state.state = State(settings.data)
     errors.install(app)

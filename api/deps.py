@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -35,15 +34,24 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
     """Run a blocking query in the worker threads, bounded by the query time limit.
 
     Past the limit the client gets 503 at once; the event loop is never blocked, and the
-    abandoned thread finishes on its own (queries check their deadline and stop early).
+    abandoned thread finishes on its own (queries check their deadline and stop early),
+    holding one of the `running` slots until it does.
     """
     settings: Settings = request.app.state.settings
     limiter: anyio.CapacityLimiter = request.app.state.limiter
+    running = request.app.state.running
+
+    def guarded() -> T:
+        if not running.acquire(timeout=settings.query_timeout):
+            raise TimeoutError  # every slot is held by queries still running
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            running.release()
+
     try:
         with anyio.fail_after(settings.query_timeout + GRACE_SECONDS):
-            return await anyio.to_thread.run_sync(
-                partial(fn, *args, **kwargs), abandon_on_cancel=True, limiter=limiter
-            )
+            return await anyio.to_thread.run_sync(guarded, abandon_on_cancel=True, limiter=limiter)
     except TimeoutError:
         raise QueryTimeout(
             f"the query took longer than {settings.query_timeout:g} s and was stopped"
