@@ -176,7 +176,13 @@ def _build_lock(root: Path, timeout: float) -> Iterator[None]:
 
 
 def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes of the files under `path`; files a running build removes meanwhile count 0."""
+    total = 0
+    for root, _dirs, files in os.walk(path):  # os.walk skips folders that vanish
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
 
 
 def build_index(

@@ -98,6 +98,15 @@ class CorpusIndex:
 
     def refresh(self) -> bool:
         """Pick up a newer build; False when the corpus has no index yet."""
+        for attempt in range(3):
+            try:
+                return self._refresh()
+            except ValueError:  # a newer build removed the generation just read: read again
+                if attempt == 2:
+                    raise
+        return False
+
+    def _refresh(self) -> bool:
         layout = read_layout(index_root(self.cs))
         if layout.generation is None:
             return False
