@@ -11,7 +11,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
-from corpuscope.privacy.detect import shared_detector
+from corpuscope.privacy.detect import detector_name, shared_detector
 from corpuscope.privacy.redact import redact
 
 from corpuscope.models import PiiSpan, Snippet
@@ -71,31 +71,21 @@ def window(text: str, focus: int | None, words: int, lead: float = _LEAD) -> tup
     return start, end
 
 
-def pii_near(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[tuple[int, int]]:
-    """Personal data (the scan's spans and a runtime pattern pass) touching [start, end),
-    found with `PII_REACH` characters of context on each side, in document offsets."""
+def pii_around(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[PiiSpan]:
+    """Personal data within `PII_REACH` characters of [start, end): the scan's spans, and what
+    a runtime pattern pass finds there (so a value crossing an edge is seen whole)."""
     lo, hi = max(0, start - PII_REACH), min(len(text), end + PII_REACH)
-    found = [(s.start, s.end) for s in spans if s.start < end and s.end > start]
+    found = [s for s in spans if s.start < hi and s.end > lo]
     found += [
-        (lo + r.start, lo + r.end)
+        PiiSpan("", lo + r.start, lo + r.end, r.entity_type, r.score, detector_name(r), "")
         for r in shared_detector().detect(text[lo:hi])
-        if lo + r.start < end and lo + r.end > start
     ]
     return found
 
 
-def cover_pii(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> tuple[int, int]:
-    """Widen [start, end) so that no piece of personal data crosses its edges: a cut value
-    would be shown in part, since the runtime pass cannot recognise what it only half sees."""
-    spans = list(spans)
-    for _ in range(3):  # a widened edge can meet another value; a few rounds settle it
-        near = pii_near(text, spans, start, end)
-        new_start = min([start, *(s for s, _ in near)])
-        new_end = max([end, *(e for _, e in near)])
-        if (new_start, new_end) == (start, end):
-            break
-        start, end = new_start, new_end
-    return start, end
+def pii_near(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[PiiSpan]:
+    """Personal data touching [start, end) of `text` (see `pii_around`)."""
+    return [s for s in pii_around(text, spans, start, end) if s.start < end and s.end > start]
 
 
 def snippet(
@@ -106,12 +96,22 @@ def snippet(
     words: int = 128,
     lead: float = _LEAD,
 ) -> Snippet:
-    """A redacted, highlighted window of `text` (focused on `focus`, else the first term)."""
+    """A redacted, highlighted window of `text` (focused on `focus`, else the first term).
+
+    The window is widened so that no piece of personal data crosses its edges (a value cut
+    in two could not be recognised, and would be shown in part), then redacted.
+    """
     if focus is None:
         focus = first_match(text, terms)
-    spans = list(spans)
-    start, end = cover_pii(text, spans, *window(text, focus, words, lead))
-    redacted, replaced = redact(text[start:end], spans, offset=start)
+    start, end = window(text, focus, words, lead)
+    around = pii_around(text, spans, start, end)
+    widened = True
+    while widened:  # a widened edge may meet another value
+        widened = False
+        for s in around:
+            if s.start < start < s.end or s.start < end < s.end:
+                start, end, widened = min(start, s.start), max(end, s.end), True
+    redacted, replaced = redact(text[start:end], around, offset=start, runtime_pass=False)
     return Snippet(
         text=redacted,
         highlights=highlight(redacted, terms),
