@@ -214,7 +214,9 @@ def stats_dir(cs: CorpusStore) -> Path:
 
 
 def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: Path) -> None:
-    """Create `docs`, `shards`, `pii` and `pii_shards` for the inputs a stats manifest names."""
+    """Create `docs`, `shards`, `pii` and `pii_shards` for the inputs a stats manifest names.
+    Times are read in UTC (months, first and last seen), whatever the machine's zone."""
+    con.execute("SET TimeZone = 'UTC'")
     con.register("shards", _rows(manifest["shards"], ["shard_id", "source", "sha256", "parquet"]))
     con.register("pii_shards", _rows(manifest["pii"], ["shard_id", "sha256", "path"]))
     for view, files, schema in (

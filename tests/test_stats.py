@@ -383,3 +383,19 @@ def test_stats_build_is_atomic(indexed: Path):
     for name, entry in new["tables"].items():
         assert entry["sha256"] == old["tables"][name]["sha256"] or name == "near_duplicates"
     assert not [p for p in stats_dir(cs).iterdir() if ".tmp" in p.name]
+
+
+def test_months_are_utc_whatever_the_machines_time_zone(indexed: Path):
+    """A document of 23:00 UTC on the last of a month belongs to that month, also when the
+    statistics are built on a machine fourteen hours ahead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import duckdb, sys; from corpuscope.index.stats import open_views\n"
+        "con = duckdb.connect(); open_views(con, {'shards': [], 'pii': []}, None)\n"
+        "print(con.sql(\"select strftime(TIMESTAMPTZ '2020-03-31 23:00+00', '%Y-%m')\").fetchall()[0][0])"
+    )
+    env = {**os.environ, "TZ": "Pacific/Kiritimati"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "2020-03", out.stderr
