@@ -66,6 +66,13 @@ class _Declared:
         return node
 
 
+def _undeclared(d: _Declared, path: str, figure: str) -> str:
+    """A figure the corpus suggests where the provider has not declared one: shown as such,
+    and the declaration listed as missing."""
+    d.missing.append(path)
+    return f"{MISSING} (the corpus suggests: {figure})"
+
+
 def size_bin(tokens: float) -> str:
     return next(label for limit, label in TEXT_BINS if tokens < limit)
 
@@ -95,7 +102,10 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
     pii = load_table(cs, "pii").to_pylist()
     quality = load_table(cs, "quality").to_pylist()[0]
     tokens = (overview["words"] or 0) * TOKENS_PER_WORD
-    sme = bool(provider.get("provider", {}).get("sme", False))
+    declared_sme = provider.get("provider", {}).get("sme")
+    if declared_sme is None:
+        d.missing.append("provider.sme")  # the larger (non-SME) top-domain list applies
+    sme = bool(declared_sme)
     named_langs = [r for r in languages if r["documents"] >= LANGUAGE_MIN_DOCUMENTS]
     first, last = overview["first_timestamp"], overview["last_timestamp"]
     period = f"{first:%Y-%m} to {last:%Y-%m}" if first and last else "unknown (no timestamps)"
@@ -119,14 +129,12 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
             "1.1_provider": {
                 "name": d("provider.name"),
                 "contact": d("provider.contact"),
-                "authorised_representative": provider.get("provider", {}).get(
-                    "authorised_representative", "none declared"
-                ),
+                "authorised_representative": d("provider.authorised_representative"),
             },
             "1.2_model": {
                 "name": d("model.name"),
                 "versions": d("model.versions"),
-                "dependencies": provider.get("model", {}).get("dependencies", "none declared"),
+                "dependencies": d("model.dependencies"),
                 "placed_on_market": d("model.placed_on_market"),
             },
             "1.3_modalities_and_size": {
@@ -162,34 +170,32 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
             },
         },
         "2_data_sources": {
-            "2.1_public_datasets": among("public")
-            + provider.get("sources", {}).get("public_datasets", []),
+            "2.1_public_datasets": (
+                among("public") + provider.get("sources", {}).get("public_datasets", [])
+            )
+            or d("sources.public_datasets"),
             "2.2_private_datasets": {
-                "licensed": among("licensed")
-                or provider.get("sources", {}).get("licensed", "none declared"),
-                "other_third_parties": among("private")
-                or provider.get("sources", {}).get("private_other", "none declared"),
+                "licensed": among("licensed") or d("sources.licensed"),
+                "other_third_parties": among("private") or d("sources.private_other"),
             },
             "2.3_crawled_and_scraped": {
                 "crawlers": d("crawling.crawlers"),
                 "purposes": d("crawling.purposes"),
                 "behaviour": d("crawling.behaviour"),
-                "period_of_collection": provider.get("crawling", {}).get("period", period),
+                "period_of_collection": provider.get("crawling", {}).get("period")
+                or _undeclared(d, "crawling.period", f"{period} (the documents' timestamps)"),
                 "content": d("crawling.content"),
                 "top_domains_rule": rule,
                 "top_domains": listed,
             },
-            "2.4_user_data": among("user")
-            or provider.get("sources", {}).get("user_data", "none declared"),
-            "2.5_synthetic_data": among("synthetic")
-            or provider.get("sources", {}).get("synthetic", "none declared"),
-            "2.6_other": among("other")
-            or provider.get("sources", {}).get("other", "none declared"),
+            "2.4_user_data": among("user") or d("sources.user_data"),
+            "2.5_synthetic_data": among("synthetic") or d("sources.synthetic"),
+            "2.6_other": among("other") or d("sources.other"),
         },
         "3_data_processing": {
             "3.1_tdm_opt_out": d("processing.tdm_opt_out"),
             "3.2_illegal_content": d("processing.illegal_content"),
-            "3.3_other": provider.get("processing", {}).get("other", "none declared"),
+            "3.3_other": d("processing.other"),
         },
     }
     if kind is None:

@@ -301,6 +301,11 @@ def test_summary_structure_and_missing_declarations(indexed: Path, tmp_path: Pat
     assert "provider.name" in empty["missing_declarations"]
     assert "crawling.crawlers" in empty["missing_declarations"]
     assert "NOT DECLARED" in to_markdown(empty)
+    for path in ("sources.licensed", "sources.user_data", "sources.synthetic", "sources.other"):
+        assert path in empty["missing_declarations"]  # never read as a declared "none"
+    for path in ("provider.sme", "crawling.period", "processing.other", "model.dependencies"):
+        assert path in empty["missing_declarations"]
+    assert "none declared" not in json.dumps(empty) + to_markdown(empty)
 
     domains = load_table(cs, "by_domain").to_pylist()
     named = [r for r in domains if r["domain"] != "(none)"]
