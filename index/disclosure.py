@@ -2,8 +2,10 @@
 
 Primary suppression: a row whose count is at least 1 and below `threshold` (default 10) shows
 its key (the domain, the language …) but none of its figures (counts, words, shares, ranks,
-dates), since any of them could be used to work the count out. Tables with one row (overview,
-quality …) suppress the small cells one by one.
+dates), since any of them could be used to work the count out; hidden rows are listed last,
+by key, since their place in the order would give their rank away. Tables with one row
+(overview, quality …) suppress the small cells one by one, their document count and, when
+anything is hidden, their shares (a share times a public total gives a count back).
 
 Complementary suppression: in a table whose rows partition the corpus's documents (by
 language, by domain, by month …) the overview's totals are public, so the hidden rows' sum
@@ -41,7 +43,9 @@ def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Sup
     if not spec.keys:  # one-row tables: cell by cell
         out, cells = [], 0
         for r in rows:
-            hidden = {c for c in spec.counts if _small(r.get(c), threshold)}
+            hidden = {c for c in (*spec.counts, "documents") if _small(r.get(c), threshold)}
+            if hidden:  # a share times a public total would give a hidden count back
+                hidden |= {c for c in r if "share" in c}
             cells += len(hidden)
             out.append(
                 {
@@ -56,17 +60,19 @@ def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Sup
         shown = [i for i, h in enumerate(hide) if not h and r_count(rows[i], primary) > 0]
         if shown:
             hide[min(shown, key=lambda i: (r_count(rows[i], primary), i))] = True
-    out, cells = [], 0
+    out, hidden_out, cells = [], [], 0
     for r, h in zip(rows, hide, strict=True):
         if h:
             figures = [k for k in r if k not in spec.keys]
             cells += len(figures)
-            out.append(
+            hidden_out.append(
                 {**{k: None if k in figures else v for k, v in r.items()}, "suppressed": True}
             )
         else:
             out.append({**r, "suppressed": False})
-    return Suppressed(out, sum(hide), cells)
+    # Hidden rows go last, sorted by key: in place, their position would give their rank.
+    hidden_out.sort(key=lambda r: tuple(str(r.get(k)) for k in spec.keys))
+    return Suppressed(out + hidden_out, sum(hide), cells)
 
 
 def r_count(row: dict[str, Any], column: str) -> float:

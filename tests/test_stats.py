@@ -187,14 +187,21 @@ def test_public_tables_hide_small_cells_and_their_complements(indexed: Path):
         for spec in TABLES:
             full = load_table(cs, spec.name).to_pylist()
             public = suppress(spec, full, threshold).rows
-            for row, orig in zip(public, full, strict=True):
+            by_key = {tuple(r.get(k) for k in spec.keys): r for r in full}
+            assert len(by_key) == len(full) == len(public)
+            pairs = [(p, by_key[tuple(p.get(k) for k in spec.keys)]) for p in public]
+            seen_hidden = False
+            for row, _orig in pairs:  # hidden rows come last: their place is not their rank
+                assert not (seen_hidden and not row["suppressed"]), spec.name
+                seen_hidden = seen_hidden or row["suppressed"]
+            for row, orig in pairs:
                 for c in spec.counts:
                     v = row.get(c)
                     assert v is None or v == 0 or v >= threshold, (spec.name, row)
                     if orig.get(c) and orig[c] >= threshold and not row["suppressed"]:
                         assert v == orig[c]
             if spec.partition:
-                hidden = [o for o, p in zip(full, public, strict=True) if p["suppressed"]]
+                hidden = [o for p, o in pairs if p["suppressed"]]
                 if hidden:  # never one hidden row, and never only small ones
                     assert len(hidden) >= 2
                     assert any(o[spec.counts[0]] >= threshold for o in hidden), spec.name
@@ -218,6 +225,11 @@ def test_small_cells_by_hand():
         "suppressed": True,
     }
     assert suppress(spec, rows, 1).hidden_rows == 0
+    dup = {"groups": 4, "documents_in_groups": 8, "redundant_documents": 4, "redundant_share": 0.01}
+    shown = suppress(SPECS["duplicates_exact"], [dup], 10).rows[0]
+    assert shown["redundant_share"] is None and shown["groups"] is None  # share x total = count
+    quality = {"documents": 1, "code_lines": 0, "curly_brace": 0, "lorem_ipsum": 0}
+    assert suppress(SPECS["quality"], [quality], 10).rows[0]["documents"] is None
 
 
 @pytest.fixture(scope="module")
