@@ -724,7 +724,7 @@ def summary_cmd(
     settings = _settings(data_dir)
     cs = Store(settings.data).corpus(corpus)
     provider = _guarded(lambda: load_provider(provider_file or default(cs)))
-    summary = _guarded(lambda: build_summary(cs, provider))
+    summary = _guarded(lambda: build_summary(cs, provider, settings.small_cell_threshold))
     text = to_markdown(summary) if fmt == "md" else json.dumps(summary, indent=1, default=str)
     if out_file:
         out_file.write_text(text + "\n")

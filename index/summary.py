@@ -21,12 +21,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from corpuscope.index.stats import load_table, read_manifest, stats_dir
+from corpuscope.index.disclosure import suppress
+from corpuscope.index.stats import SPECS, load_table, read_manifest, stats_dir
 
 from corpuscope.store import CorpusStore
 
 TEMPLATE = "AI Office, Template for the Public Summary of Training Content for general-purpose AI models (July 2025)"
 MISSING = "NOT DECLARED: to be completed by the provider"
+WITHHELD = "withheld (fewer documents than the small-cell threshold)"
 #: Tokens are estimated from words (about 0.75 words per token for English BPE tokenizers).
 TOKENS_PER_WORD = 4 / 3
 TEXT_BINS = [
@@ -73,6 +75,10 @@ def _undeclared(d: _Declared, path: str, figure: str) -> str:
     return f"{MISSING} (the corpus suggests: {figure})"
 
 
+def _rounded(value: float | None, digits: int) -> float | str:
+    return WITHHELD if value is None else round(value, digits)
+
+
 def size_bin(tokens: float) -> str:
     return next(label for limit, label in TEXT_BINS if tokens < limit)
 
@@ -89,8 +95,9 @@ def top_domains(rows: list[dict[str, Any]], sme: bool) -> tuple[list[str], str]:
     return [r["domain"] for r in named[:n]], f"{rule} of {len(named):,} domains by bytes of text"
 
 
-def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
-    """The summary as a JSON-able dict (sections keyed like the template)."""
+def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10) -> dict[str, Any]:
+    """The summary as a JSON-able dict (sections keyed like the template). It is public, so
+    its figures come from the tables as the public sees them (`threshold`: small cells)."""
     manifest = read_manifest(cs)
     if manifest is None:
         raise FileNotFoundError(f"no statistics for {cs.name}: run `corpuscope stats` first")
@@ -98,9 +105,11 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
     overview = load_table(cs, "overview").to_pylist()[0]
     languages = load_table(cs, "by_language").to_pylist()
     domains = load_table(cs, "by_domain").to_pylist()
-    dup = load_table(cs, "duplicates_exact").to_pylist()[0]
-    pii = load_table(cs, "pii").to_pylist()
-    quality = load_table(cs, "quality").to_pylist()[0]
+    dup, pii, quality = (
+        suppress(SPECS[name], load_table(cs, name).to_pylist(), threshold).rows
+        for name in ("duplicates_exact", "pii", "quality")
+    )
+    dup, quality = dup[0], quality[0]
     tokens = (overview["words"] or 0) * TOKENS_PER_WORD
     declared_sme = provider.get("provider", {}).get("sme")
     if declared_sme is None:
@@ -159,12 +168,15 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any]) -> dict[str, Any]:
                 "period_of_collection": period,
                 "latest_data": f"{last:%Y-%m}" if last else "unknown",
                 "other_characteristics": {
-                    "exact_duplicate_share": round(dup["redundant_share"], 4),
+                    "exact_duplicate_share": _rounded(dup["redundant_share"], 4),
                     "personal_data_spans_per_million_words": {
-                        r["entity_type"]: round(r["spans_per_million_words"], 1) for r in pii
+                        r["entity_type"]: _rounded(r["spans_per_million_words"], 1) for r in pii
                     },
-                    "share_with_code_lines": round(
-                        quality["code_lines"] / max(1, quality["documents"]), 4
+                    "share_with_code_lines": _rounded(
+                        quality["code_lines"] / max(1, quality["documents"])
+                        if quality["code_lines"] is not None and quality["documents"]
+                        else None,
+                        4,
                     ),
                 },
             },

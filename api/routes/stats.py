@@ -133,7 +133,9 @@ async def eu_summary(
     view = _view(request)
     view.manifest(corpus)  # 404 without statistics
     cs = view.store.corpus(corpus)
-    summary = await run_query(request, lambda: build_summary(cs, load_provider(provider_file(cs))))
+    summary = await run_query(
+        request, lambda: build_summary(cs, load_provider(provider_file(cs)), view.threshold)
+    )
     if fmt == "md":
         return PlainTextResponse(to_markdown(summary), media_type="text/markdown")
     return Response(
