@@ -11,6 +11,7 @@ DuckDB streams the Parquet files.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import time
@@ -323,7 +324,17 @@ def is_current(cs: CorpusStore) -> bool:
 
 
 def build_stats(cs: CorpusStore, threads: int = 2, memory_limit: str = "2GB") -> dict[str, Any]:
-    """Compute every table and publish them with the manifest (last). Returns the manifest."""
+    """Compute every table and publish them with the manifest (last). Returns the manifest.
+    Two builds of one corpus run one after the other (each removes the files the manifest
+    it replaces no longer names, which must not be the other's)."""
+    folder = stats_dir(cs)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        return _build_stats(cs, threads, memory_limit)
+
+
+def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     inputs = _inputs(cs)
     folder = stats_dir(cs)
