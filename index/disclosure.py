@@ -10,13 +10,17 @@ anything is hidden, their shares (a share times a public total gives a count bac
 Complementary suppression: in a table whose rows partition the corpus's documents (by
 language, by domain, by month …) the overview's totals are public, so the hidden rows' sum
 can be worked out by subtraction; one hidden row would be recovered exactly, and two rows of
-1 from a sum of 2. So whenever a row is hidden, the smallest row still shown (at least the
-threshold) is hidden too: the sum then mixes small cells with one at or above the threshold,
-and no single cell follows from it. The auditor role gets the full tables.
+1 from a sum of 2. So whenever a row is hidden, the smallest rows still shown are hidden too,
+smallest first, until the hidden sum pins nothing down: an observer knows each of those k
+rows lies between the threshold and the smallest row still shown (s), so the small cells'
+sum is only known to within k * (s - threshold), which must reach the threshold (hiding a
+single row of 10 when the next shown is 16 would leave a hidden 1 recoverable). The auditor
+role gets the full tables.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +61,17 @@ def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Sup
     primary = spec.counts[0]
     hide = [any(_small(r.get(c), threshold) for c in spec.counts) for r in rows]
     if spec.partition and any(hide):
-        shown = [i for i, h in enumerate(hide) if not h and r_count(rows[i], primary) > 0]
-        if shown:
-            hide[min(shown, key=lambda i: (r_count(rows[i], primary), i))] = True
+        shown = sorted(
+            (i for i, h in enumerate(hide) if not h and r_count(rows[i], primary) > 0),
+            key=lambda i: (r_count(rows[i], primary), i),
+        )
+        extra = 0
+        while shown:  # hide the smallest rows shown until the hidden sum pins nothing down
+            hide[shown.pop(0)] = True
+            extra += 1
+            ceiling = r_count(rows[shown[0]], primary) if shown else math.inf
+            if extra * (ceiling - threshold) >= threshold:
+                break
     out, hidden_out, cells = [], [], 0
     for r, h in zip(rows, hide, strict=True):
         if h:

@@ -225,6 +225,16 @@ def test_small_cells_by_hand():
         "suppressed": True,
     }
     assert suppress(spec, rows, 1).hidden_rows == 0
+    # The review's case: 719 = 670 + 22 + 16 + 10 + 1. Hiding only 1 and 10 lets anyone work
+    # the 1 out (11 hidden, the other hidden row between 10 and 16); 16 must go too.
+    by_source = SPECS["by_source"]
+    rows = [
+        {"source": s, "documents": n, "words": n * 10}
+        for s, n in (("a", 670), ("b", 22), ("c", 16), ("d", 10), ("e", 1))
+    ]
+    out = suppress(by_source, rows, 10)
+    hidden = {r["source"] for r in out.rows if r["suppressed"]}
+    assert hidden == {"c", "d", "e"}
     dup = {"groups": 4, "documents_in_groups": 8, "redundant_documents": 4, "redundant_share": 0.01}
     shown = suppress(SPECS["duplicates_exact"], [dup], 10).rows[0]
     assert shown["redundant_share"] is None and shown["groups"] is None  # share x total = count
