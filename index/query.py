@@ -17,7 +17,7 @@ import tantivy
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
-from corpuscope.index.snippets import pii_near, snippet
+from corpuscope.index.snippets import pii_around, snippet
 from corpuscope.privacy.redact import redact
 
 from corpuscope.config import Settings
@@ -255,11 +255,12 @@ def exact(
         doc = indexes.fetch(f)
         # An occurrence that touches personal data is not counted: the count would confirm
         # guesses at a value the snippets redact (a passage ending "… at j", "… at ja" …).
-        matches = [
-            m
-            for m in pattern.finditer(doc.text)
-            if not pii_near(doc.text, doc.spans, m.start(), m.end())
-        ]
+        matches = list(pattern.finditer(doc.text))
+        if matches:  # one look for personal data around all of them
+            pii = pii_around(doc.text, doc.spans, matches[0].start(), matches[-1].end())
+            matches = [
+                m for m in matches if not any(p.start < m.end() and p.end > m.start() for p in pii)
+            ]
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1

@@ -83,11 +83,6 @@ def pii_around(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> lis
     return found
 
 
-def pii_near(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[PiiSpan]:
-    """Personal data touching [start, end) of `text` (see `pii_around`)."""
-    return [s for s in pii_around(text, spans, start, end) if s.start < end and s.end > start]
-
-
 def snippet(
     text: str,
     spans: Iterable[PiiSpan] = (),

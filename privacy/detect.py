@@ -297,14 +297,19 @@ class Detector:
                     )
         return EntityRecognizer.remove_duplicates(results)
 
-    def detect_batch(self, texts: pa.Array | pa.ChunkedArray) -> list[list[RecognizerResult]]:
-        """Results for every text of a column: tier 1 over the column, tier 2 on candidates."""
+    def detect_batch(
+        self, texts: pa.Array | pa.ChunkedArray, pytexts: list[str] | None = None
+    ) -> list[list[RecognizerResult]]:
+        """Results for every text of a column: tier 1 over the column, tier 2 on candidates
+        (`pytexts`: the column as Python strings, if the caller has them already)."""
         masks = self.candidates(texts)
+        if pytexts is None:
+            pytexts = texts.to_pylist()
         utf8 = texts.cast(
             pa.large_binary() if pa.types.is_large_string(texts.type) else pa.binary()
         )
         out: list[list[RecognizerResult]] = []
-        for i, (text, data) in enumerate(zip(texts.to_pylist(), utf8.to_pylist(), strict=True)):
+        for i, (text, data) in enumerate(zip(pytexts, utf8.to_pylist(), strict=True)):
             wanted = [e for e in self.entities if masks[e][i]]
             out.append(self.detect(text, wanted, data) if wanted else [])
         return out

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 
@@ -111,13 +112,13 @@ def scan_shard(
         ids = batch.column("doc_id").to_pylist()
         texts = batch.column("text")
         langs = batch.column("language").to_pylist()
-        found = detector.detect_batch(texts)
         pytexts = texts.to_pylist()
+        found = detector.detect_batch(texts, pytexts)
         if model:
             _add_names(found, pytexts, langs, model, settings.ner_max_chars)
+        documents += len(ids)
+        text_bytes += pc.sum(pc.binary_length(texts)).as_py() or 0
         for doc_id, text, lang, results in zip(ids, pytexts, langs, found, strict=True):
-            documents += 1
-            text_bytes += len(text.encode())
             counts = by_language[lang]
             counts["documents"] += 1
             if results:
