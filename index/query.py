@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 import tantivy
@@ -133,19 +134,21 @@ def public_url(url: str | None) -> str | None:
     return shown if replaced else url
 
 
+def shown_metadata(doc: StoredDoc) -> dict[str, Any]:
+    """A stored document's metadata as answers show it (its URL with personal data redacted)."""
+    return {
+        "doc_id": doc.doc_id,
+        "corpus": doc.corpus,
+        "url": public_url(doc.url),
+        "domain": doc.domain,
+        "language": doc.language,
+        "timestamp": doc.timestamp,
+    }
+
+
 def hit(cls: type[Hit], doc: StoredDoc, score: float, snippet_: Snippet, **extra) -> Hit:
     """An answer's entry for a stored document (its metadata, score and snippet)."""
-    return cls(
-        doc_id=doc.doc_id,
-        corpus=doc.corpus,
-        score=round(score, 4),
-        url=public_url(doc.url),
-        domain=doc.domain,
-        language=doc.language,
-        timestamp=doc.timestamp,
-        snippet=snippet_,
-        **extra,
-    )
+    return cls(**shown_metadata(doc), score=round(score, 4), snippet=snippet_, **extra)
 
 
 def check_page(k: int, offset: int, settings: Settings) -> None:
@@ -293,13 +296,8 @@ def document(indexes: Indexes, doc_id: str, settings: Settings, start: int = 0) 
     if doc is None:
         raise NotFound(f"no document {doc_id!r}")
     return DocumentView(
-        doc_id=doc.doc_id,
-        corpus=doc.corpus,
+        **shown_metadata(doc),
         shard=doc.shard,
-        url=public_url(doc.url),
-        domain=doc.domain,
-        language=doc.language,
-        timestamp=doc.timestamp,
         n_chars=len(doc.text),
         window=snippet(
             doc.text,
