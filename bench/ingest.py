@@ -51,6 +51,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
+from corpuscope.ingest.normalise import detect_language
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -63,15 +64,13 @@ POLL_S = 0.05
 
 
 # -- the corpus ----------------------------------------------------------------------------------
-def _load_samples() -> tuple[list[str], list[tuple[str, str]]]:
-    """Sentences of the real samples, and their real (url, timestamp) pairs."""
-    sentences: list[str] = []
-    origins: list[tuple[str, str]] = []
+def _load_samples() -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    """Per language (CLD2 on the whole real document): its sentences and (url, timestamp) pairs."""
+    by_language: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
     for path in (C4_SAMPLE, DOLMA_SAMPLE):
         with gzip.open(path, "rb") as f:
             for line in f:
                 rec = orjson.loads(line)
-                sentences += [s.strip() for s in SENTENCE.split(rec["text"]) if len(s.strip()) > 20]
                 if "meta" in rec:  # RedPajama C4: text, meta (a JSON string) {url, timestamp}
                     meta = rec["meta"]
                     meta = orjson.loads(meta) if isinstance(meta, str) else meta
@@ -80,30 +79,40 @@ def _load_samples() -> tuple[list[str], list[tuple[str, str]]]:
                     meta = rec.get("metadata", {})
                     url = meta.get("warc_url") or meta.get("url")
                     ts = meta.get("warc_date") or rec.get("created")
+                sentences, origins = by_language.setdefault(detect_language(rec["text"]), ([], []))
+                sentences += [s.strip() for s in SENTENCE.split(rec["text"]) if len(s.strip()) > 20]
                 if url and ts:
                     origins.append((url, ts))
-    return sentences, origins
+    return {k: v for k, v in by_language.items() if v[0] and v[1]}
 
 
 def build_corpus(
     workdir: Path, mb: int, n_files: int, doc_bytes: tuple[int, int] = DOC_BYTES
 ) -> list[Path]:
-    """`mb` MB of C4-layout JSON lines in `n_files` files, resampled from the real samples."""
+    """`mb` MB of C4-layout JSON lines in `n_files` files, resampled from the real samples.
+
+    Each document takes its sentences from the real documents of one language (a language is
+    drawn in proportion to its sentences in the samples), so documents are as monolingual as
+    real ones and language identification works as hard as on a real crawl.
+    """
     size = "" if doc_bytes == DOC_BYTES else f"-docs{doc_bytes[0]}-{doc_bytes[1]}b"
-    folder = workdir / f"corpus-{mb}mb-{n_files}files{size}-seed{SEED}"
-    files = [folder / f"c4-resampled-{i:02d}-of-{n_files:02d}.jsonl" for i in range(n_files)]
+    folder = workdir / f"corpus-{mb}mb-{n_files}files{size}-bylanguage-seed{SEED}"
+    files = [folder / f"c4-resampled-{i:03d}-of-{n_files:03d}.jsonl" for i in range(n_files)]
     if (folder / "DONE").exists() and all(p.exists() for p in files):
         print(f"corpus: reusing {folder}")
         return files
     print(
         f"corpus: building {mb} MB of C4-layout JSON lines in {n_files} files under {folder},\n"
         f"        RESAMPLED from the sentences of the real samples {C4_SAMPLE.name} and "
-        f"{DOLMA_SAMPLE.name}\n        (real URLs and timestamps, seed {SEED})"
+        f"{DOLMA_SAMPLE.name}\n        (each document from the documents of one language; "
+        f"real URLs and timestamps, seed {SEED})"
     )
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    sentences, origins = _load_samples()
-    sizes = [len(s.encode()) for s in sentences]
+    by_language = _load_samples()
+    languages = sorted(by_language)
+    weights = [len(by_language[k][0]) for k in languages]
+    sizes = {k: [len(s.encode()) for s in by_language[k][0]] for k in languages}
     rng = random.Random(SEED)
     per_file = mb * 1_000_000 // n_files
     docs = 0
@@ -111,6 +120,8 @@ def build_corpus(
         written = 0
         with open(path, "wb") as f:
             while written < per_file:
+                language = rng.choices(languages, weights)[0]
+                sentences, origins = by_language[language]
                 target = rng.randint(*doc_bytes)
                 parts: list[str] = []
                 size = 0
@@ -118,7 +129,7 @@ def build_corpus(
                     i = rng.randrange(len(sentences))
                     parts.append(sentences[i])
                     parts.append("\n\n" if rng.random() < 0.15 else " ")
-                    size += sizes[i] + 1
+                    size += sizes[language][i] + 1
                 url, ts = rng.choice(origins)
                 line = orjson.dumps({"url": url, "text": "".join(parts[:-1]), "timestamp": ts})
                 f.write(line + b"\n")

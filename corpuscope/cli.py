@@ -127,6 +127,9 @@ def run_ingest(
 ) -> IngestSummary:
     """Plan, run and summarise one ingest (shared by `ingest` and `demo`)."""
     from corpuscope.ingest.executors import make_executor
+
+    runner = make_executor(executor, settings.workers, ray_address)
+    runner.start()  # the workers' imports overlap this process's own and the planning
     from corpuscope.ingest.pipeline import ingest, plan_hf, plan_sources
 
     tasks, ignored = plan_sources(sources, corpus, settings, fmt, options)
@@ -153,7 +156,7 @@ def run_ingest(
             corpus,
             tasks,
             settings,
-            make_executor(executor, settings.workers, ray_address),
+            runner,
             force=force,
             on_progress=on_progress,
             ignored=ignored,

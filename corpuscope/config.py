@@ -31,8 +31,11 @@ class Settings(BaseSettings):
         description="A record larger than this (bytes of its raw form) is quarantined.",
     )
     workers: int = Field(2, ge=1, description="Worker processes of the local executor.")
-    lang_id_chars: int = Field(
-        1000, ge=100, description="Characters of a document's start used to identify its language."
+    lang_id_bytes: int = Field(
+        2000,
+        ge=256,
+        description="Most bytes of a document's start read to identify its language (CLD2 reads "
+        "the first 256 and goes on only when unsure of them).",
     )
     parquet_compression: str = Field(
         "zstd", description="Parquet codec for shards (zstd, snappy, gzip, none)."

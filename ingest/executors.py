@@ -42,6 +42,22 @@ class LocalExecutor:
         self.workers = max(1, workers)
         self.preload = preload or []
 
+    def _context(self) -> Any:
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has already imported the pipeline: no per-worker
+        # import cost (about 1 s each; pyarrow imports pandas on its first conversion), and
+        # no fork of this process's threads.
+        ctx.set_forkserver_preload(self.preload)  # modules that are not installed are skipped
+        return ctx
+
+    def start(self) -> None:
+        """Start the workers' server now, so that its imports overlap the caller's planning."""
+        if self.workers > 1:
+            from multiprocessing import forkserver
+
+            self._context()
+            forkserver.ensure_running()
+
     def run(
         self, fn: Callable[..., R], tasks: list[T], *args: Any
     ) -> Iterator[tuple[T, R | WorkerDied]]:
@@ -50,12 +66,9 @@ class LocalExecutor:
             for t in tasks:
                 yield t, fn(t, *args)
             return
-        ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has already imported the pipeline: no per-worker
-        # import cost (about 1 s each; pyarrow imports pandas on its first conversion), and
-        # no fork of this process's threads.
-        ctx.set_forkserver_preload(self.preload)  # modules that are not installed are skipped
-        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            min(self.workers, len(tasks)), mp_context=self._context()
+        ) as pool:
             pending = {pool.submit(fn, t, *args): t for t in tasks}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -75,6 +88,9 @@ class RayExecutor:
     def __init__(self, address: str | None = None, workers: int = 2):
         self.address = address
         self.workers = max(1, workers)
+
+    def start(self) -> None:
+        """Nothing to start ahead: Ray starts (or joins a cluster) when work is submitted."""
 
     def run(
         self, fn: Callable[..., R], tasks: list[T], *args: Any

@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from corpuscope.ingest.normalise import to_document
+from corpuscope.ingest.normalise import NORMALISER_VERSION, normalise_batch
 from corpuscope.ingest.readers import Skipped, SourceRefused, detect_format, read_source
 
 from corpuscope.config import Settings
@@ -72,8 +73,9 @@ def _task_fingerprint(content: str, fmt: str, settings: Settings, options: dict[
     shaping = [
         settings.shard_docs,
         settings.max_doc_bytes,
-        settings.lang_id_chars,
+        settings.lang_id_bytes,
         settings.parquet_compression,
+        NORMALISER_VERSION,
     ]
     key = orjson.dumps([content, fmt, shaping, options], option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(key, digest_size=16).hexdigest()
@@ -249,38 +251,54 @@ def documents_table(docs: list[Document]) -> pa.Table:
 
 
 class _ShardWriter:
-    """Accumulates one shard's documents and quarantined records, then publishes them."""
+    """Accumulates one shard's records and quarantined records, then publishes them."""
 
     def __init__(self, task: SourceTask, store: CorpusStore, settings: Settings, part: int):
         self.task, self.store, self.settings, self.part = task, store, settings, part
         self.id = shard_id(task, part)
         self.first_ordinal = part * task.shard_docs
-        self.docs: list[Document] = []
+        self.pending: list[SourceRecord] = []
         self.quarantined: list[Quarantined] = []
         self.skipped = 0
         self.records = 0
+        self.documents = 0
+        self.text_bytes = 0
 
     def add(self, item: SourceRecord | Quarantined) -> None:
         self.records += 1
         if isinstance(item, SourceRecord):
-            try:
-                self.docs.append(
-                    to_document(
-                        item,
-                        self.task.corpus,
-                        self.id,
-                        self.task.source,
-                        self.settings.lang_id_chars,
+            self.pending.append(item)
+        else:
+            self.quarantined.append(item)
+
+    def _batch(self, records: list[SourceRecord]) -> pa.Table:
+        t = self.task
+        return normalise_batch(records, t.corpus, self.id, t.source, self.settings.lang_id_bytes)
+
+    def normalise(self) -> pa.Table:
+        """The shard's documents; a record that cannot be normalised is quarantined instead."""
+        try:
+            table = self._batch(self.pending)
+        except Exception:  # one bad record must not fail the shard: find it
+            good = []
+            for rec in self.pending:
+                try:
+                    self._batch([rec])
+                    good.append(rec)
+                except Exception as exc:
+                    self.quarantined.append(
+                        Quarantined(
+                            rec.ordinal,
+                            f"cannot normalise: {type(exc).__name__}: {exc}",
+                            orjson.dumps(rec.metadata | {"text": rec.text}, default=str),
+                        )
                     )
-                )
-                return
-            except Exception as exc:  # one bad record must not fail the shard
-                item = Quarantined(
-                    item.ordinal,
-                    f"cannot normalise: {type(exc).__name__}: {exc}",
-                    orjson.dumps(item.metadata | {"text": item.text}, default=str),
-                )
-        self.quarantined.append(item)
+            self.quarantined.sort(key=lambda q: q.ordinal)
+            table = self._batch(good)
+        self.pending = []
+        self.documents = table.num_rows
+        self.text_bytes = pc.sum(pc.binary_length(table["text"])).as_py() or 0
+        return table
 
     def _shard(self, **kw: Any) -> Shard:
         base = dict(
@@ -290,10 +308,10 @@ class _ShardWriter:
             part=self.part,
             first_ordinal=self.first_ordinal,
             records=self.records,
-            documents=len(self.docs),
+            documents=self.documents,
             quarantined=len(self.quarantined),
             skipped=self.skipped,
-            text_bytes=sum(len(d.text.encode()) for d in self.docs),
+            text_bytes=self.text_bytes,
             parquet=None,
             parquet_bytes=0,
             sha256=None,
@@ -305,6 +323,7 @@ class _ShardWriter:
     def publish(self) -> Shard:
         """Quarantine file, then the shard file, then the manifest entry (last)."""
         c = self.settings.parquet_compression
+        documents = self.normalise()
         q_path = self.store.quarantine_dir / f"{self.id}.parquet"
         if self.quarantined:
             q = pa.Table.from_pydict(
@@ -319,7 +338,7 @@ class _ShardWriter:
                 schema=QUARANTINE_SCHEMA,
             )
             publish_bytes(q_path, _parquet_bytes(q, c, False))
-        data = _parquet_bytes(documents_table(self.docs), c, _DICT_COLUMNS)
+        data = _parquet_bytes(documents, c, _DICT_COLUMNS)
         rel = f"shards/{self.id}.parquet"
         publish_bytes(self.store.root / rel, data)
         shard = self._shard(

@@ -38,8 +38,8 @@ from corpuscope.models import Quarantined, ShardFailure, SourceRecord, SourceTas
 
 FORMATS = ("jsonl", "parquet", "warc", "wet", "owt", "hf")
 
-_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))  # digits -> "0"
-_BIG_INT = b"0" * 19  # a run of 19 digits may be an integer past 64 bits
+_EMPTY: dict[str, Any] = {}
+_HUGE = 2.0**63  # orjson reads integers past 64 bits as floats at least this large
 _JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSIONS = (".gz", ".zst", ".zstd", ".xz")
 
@@ -290,6 +290,16 @@ class FieldMap:
         )
 
 
+def _has_huge_number(value: Any) -> bool:
+    if isinstance(value, float):
+        return abs(value) >= _HUGE
+    if isinstance(value, dict):
+        return any(_has_huge_number(v) for v in value.values() if not isinstance(v, str))
+    if isinstance(value, list):
+        return any(_has_huge_number(v) for v in value if not isinstance(v, str))
+    return False
+
+
 def _first(*values: Any) -> Any:
     for v in values:
         if v is not None and v != "":
@@ -299,6 +309,8 @@ def _first(*values: Any) -> Any:
 
 def _nested(obj: dict[str, Any], key: str) -> dict[str, Any]:
     value = obj.get(key)
+    if value is None:
+        return _EMPTY
     if isinstance(value, str) and value.startswith("{"):  # some RedPajama dumps store meta as text
         try:
             value = orjson.loads(value)
@@ -308,6 +320,8 @@ def _nested(obj: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _get(obj: dict[str, Any], path: str) -> Any:
+    if "." not in path:
+        return obj.get(path)
     value: Any = obj
     for part in path.split("."):
         if not isinstance(value, dict):
@@ -380,7 +394,7 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 continue
             try:
                 obj = orjson.loads(line)
-                if _BIG_INT in line.translate(_DIGITS):  # orjson reads ints past 64 bits as floats
+                if _has_huge_number(obj):  # maybe an integer past 64 bits: read it exactly
                     obj = json.loads(line)
             except orjson.JSONDecodeError as exc:
                 reason = "invalid UTF-8" if "utf-8" in str(exc).lower() else f"bad JSON: {exc}"

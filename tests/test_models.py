@@ -92,9 +92,15 @@ def test_doc_id_rules():
 def test_integers_past_64_bits_are_kept_exactly(tmp_path):
     """Found by the round-trip property: orjson alone would turn them into floats."""
     path = tmp_path / "big.jsonl"
-    path.write_text('{"text": "x", "n": -9223372036854775809, "m": [123456789012345678901234]}\n')
+    path.write_text(
+        '{"text": "x", "n": -9223372036854775809, "m": [123456789012345678901234]}\n'
+        '{"text": "y", "meta": {"a": {"b": 18446744073709551616}}, "f": 1.5e300}\n'
+        '{"text": "z", "u": 18446744073709551615, "f": 2.5}\n'
+    )
     (task,), _ = plan_sources([path], "t", Settings())
-    (rec,) = list(read_source(task, Settings().max_doc_bytes))
-    assert rec.metadata["n"] == -9223372036854775809
-    doc = to_document(rec, "t", "s", task.source, 1000)
+    recs = list(read_source(task, Settings().max_doc_bytes))
+    assert recs[0].metadata["n"] == -9223372036854775809
+    doc = to_document(recs[0], "t", "s", task.source, 1000)
     assert json.loads(doc.metadata)["m"] == [123456789012345678901234]
+    assert recs[1].metadata["meta"]["a"]["b"] == 2**64 and recs[1].metadata["f"] == 1.5e300
+    assert recs[2].metadata == {"u": 2**64 - 1, "f": 2.5}

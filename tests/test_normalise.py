@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -28,6 +30,13 @@ from corpuscope.models import SourceRecord
         ("https://foo.github.io/x", "foo.github.io"),  # private suffixes of the PSL
         ("not a url", None),
         (None, None),
+        ("HTTP://News.Example.CO.UK:8080/x", "example.co.uk"),
+        (" http://a.example.com/x", "example.com"),  # leading space: the urlsplit path
+        ("http://a.exa\tmple.com/", "example.com"),  # urlsplit drops tabs
+        ("http://[::1]:80/x", "::1"),
+        ("http://[broken/x", None),
+        ("//b.example.net/x", "example.net"),
+        ("example.com/a//b", None),  # "//" later in the path: no host, as urlsplit reads it
     ],
 )
 def test_registered_domain_offline(url, domain, monkeypatch):
@@ -38,6 +47,27 @@ def test_registered_domain_offline(url, domain, monkeypatch):
 
     monkeypatch.setattr(socket, "create_connection", no_network)
     assert domain_of(url) == domain
+
+
+def test_quick_host_path_reads_urls_as_urlsplit_does():
+    """`domain_of` finds ordinary hosts without urlsplit; it must agree with urlsplit."""
+    from corpuscope.ingest.normalise import _domain_of_url
+
+    from tests.conftest import SAMPLES
+
+    urls = set()
+    for path in [*(SAMPLES / "c4").glob("*.jsonl.gz"), *(SAMPLES / "commoncrawl").glob("*.gz")]:
+        if "dolma" not in path.name and "c4" not in path.name:
+            continue
+        with gzip.open(path) as f:
+            for rec in map(json.loads, f):
+                meta = rec.get("meta") or rec.get("metadata") or {}
+                meta = json.loads(meta) if isinstance(meta, str) else meta
+                urls.add(rec.get("url") or meta.get("url") or meta.get("warc_url"))
+    urls.discard(None)
+    assert len(urls) > 1000
+    for url in urls:
+        assert domain_of(url) == _domain_of_url(url if "//" in url else f"//{url}"), url
 
 
 @pytest.mark.parametrize(
@@ -90,7 +120,10 @@ def test_text_normalisation_and_counts():
 def test_word_count_is_str_split_on_every_kind_of_white_space():
     import sys
 
-    from corpuscope.whitespace import space_positions, word_count
+    import numpy as np
+    import pyarrow as pa
+
+    from corpuscope.whitespace import space_positions, word_count, word_counts
 
     spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     texts = ["", " ", "a", " a ", "a b", "a\u00a0b\u3000c\x1cd\x85e", spaces, f"x{spaces}y"]
@@ -98,3 +131,12 @@ def test_word_count_is_str_split_on_every_kind_of_white_space():
     for text in texts:
         assert word_count(text) == len(text.split()), repr(text)
         assert space_positions(text) == [i for i, c in enumerate(text) if c.isspace()]
+    # The batch form over UTF-8 (surrogates cannot be UTF-8), also cut into several chunks
+    # and read from a slice of an Arrow array.
+    utf8 = (
+        [t for t in texts if "\ud800" not in t] * 3 + ["x\x00y\x08z\x0e\x1b w"] + ["a b " * 300_000]
+    )
+    array = pa.array(utf8).slice(1)
+    _, offsets, data = array.buffers()
+    offsets = np.frombuffer(offsets, np.int32)[array.offset : array.offset + len(array) + 1]
+    assert word_counts(data, offsets).tolist() == [len(t.split()) for t in utf8[1:]]
