@@ -66,9 +66,7 @@ class LocalExecutor:
             for t in tasks:
                 yield t, fn(t, *args)
             return
-        with ProcessPoolExecutor(
-            min(self.workers, len(tasks)), mp_context=self._context()
-        ) as pool:
+        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=self._context()) as pool:
             pending = {pool.submit(fn, t, *args): t for t in tasks}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
