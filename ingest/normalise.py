@@ -202,14 +202,38 @@ def normalise_batch(
 
     Raises on a record that cannot be normalised (the caller then takes them one by one).
     """
-    texts = [normalise_text(r.text) for r in records]
-    text = pa.array(texts, pa.string())
-    _, offsets_buffer, data_buffer = text.buffers()
-    offsets_array = np.frombuffer(offsets_buffer, np.int32, len(text) + 1)
-    offsets = offsets_array.tolist()
-    data = memoryview(data_buffer or b"")
-    timestamps = [to_utc(r.timestamp) for r in records]
+    texts = [normalise_text(r.text).encode() for r in records]  # half a surrogate pair raises
+    tables, first, size = [], 0, 0
+    for i, text in enumerate(texts):  # Arrow strings hold at most 2 GiB: cut the batch below
+        if size + len(text) > _BATCH_BYTES and i > first:
+            tables.append(
+                _columns(records[first:i], texts[first:i], corpus, shard, source, lang_id_bytes)
+            )
+            first, size = i, 0
+        size += len(text)
+    tables.append(_columns(records[first:], texts[first:], corpus, shard, source, lang_id_bytes))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+_BATCH_BYTES = 1 << 30
+
+
+def _columns(
+    records: list[SourceRecord],
+    texts: list[bytes],
+    corpus: str,
+    shard: str,
+    source: str,
+    lang_id_bytes: int,
+) -> pa.Table:
     n = len(records)
+    offsets_array = np.zeros(n + 1, np.int32)
+    np.cumsum([len(t) for t in texts], out=offsets_array[1:])
+    offsets = offsets_array.tolist()
+    joined = b"".join(texts)
+    text = pa.StringArray.from_buffers(n, pa.py_buffer(offsets_array), pa.py_buffer(joined))
+    data = memoryview(joined)
+    timestamps = [to_utc(r.timestamp) for r in records]
     columns = {
         "doc_id": [make_doc_id(r.source_id, source, r.ordinal) for r in records],
         "corpus": [corpus] * n,
@@ -225,7 +249,7 @@ def normalise_batch(
         "text": text,
         "n_chars": pc.utf8_length(text).cast(pa.int64()),
         "n_words": word_counts(data, offsets_array),
-        "text_hash": [text_hash(data[offsets[i] : offsets[i + 1]]) for i in range(n)],
+        "text_hash": [text_hash(t) for t in texts],
         "metadata": [
             metadata_json(
                 r.metadata

@@ -11,6 +11,7 @@ duplicates. `ingest` drives a whole run under the corpus's writer lock.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -29,9 +30,7 @@ from corpuscope.ingest.readers import Skipped, SourceRefused, detect_format, rea
 
 from corpuscope.config import Settings
 from corpuscope.models import (
-    DOCUMENT_SCHEMA,
     QUARANTINE_SCHEMA,
-    Document,
     IngestSummary,
     Quarantined,
     Shard,
@@ -242,14 +241,6 @@ def _parquet_bytes(table: pa.Table, compression: str, dictionary: list[str] | bo
     return sink.getvalue().to_pybytes()
 
 
-def documents_table(docs: list[Document]) -> pa.Table:
-    """Documents as an Arrow table with the explicit DOCUMENT_SCHEMA."""
-    return pa.Table.from_pydict(
-        {name: [getattr(d, name) for d in docs] for name in DOCUMENT_SCHEMA.names},
-        schema=DOCUMENT_SCHEMA,
-    )
-
-
 class _ShardWriter:
     """Accumulates one shard's records and quarantined records, then publishes them."""
 
@@ -290,7 +281,8 @@ class _ShardWriter:
                         Quarantined(
                             rec.ordinal,
                             f"cannot normalise: {type(exc).__name__}: {exc}",
-                            orjson.dumps(rec.metadata | {"text": rec.text}, default=str),
+                            # json escapes what orjson refuses (half a surrogate pair)
+                            json.dumps(rec.metadata | {"text": rec.text}, default=str).encode(),
                         )
                     )
             self.quarantined.sort(key=lambda q: q.ordinal)

@@ -390,7 +390,7 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 continue
             if ordinal == 0 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
                 line = line[3:]
-            if not line.strip():
+            if line.isspace():  # a blank line is no record
                 continue
             try:
                 obj = orjson.loads(line)

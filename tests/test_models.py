@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpuscope.ingest.normalise import normalise_text, to_document
-from corpuscope.ingest.pipeline import documents_table, plan_sources
+from corpuscope.ingest.normalise import normalise_batch, normalise_text, to_document
+from corpuscope.ingest.pipeline import plan_sources
 from corpuscope.ingest.readers import read_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -69,12 +69,11 @@ def test_jsonl_reader_round_trip(tmp_path_factory, objs):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(texts, urls, stamps), min_size=1, max_size=15))
 def test_parquet_schema_round_trip(rows):
-    docs = [
-        to_document(SourceRecord(i, t, url=u, timestamp=ts), "c", "s", "src", 2000)
-        for i, (t, u, ts) in enumerate(rows)
-    ]
+    """A batch normalised at once equals its records normalised one by one, through Parquet."""
+    records = [SourceRecord(i, t, url=u, timestamp=ts) for i, (t, u, ts) in enumerate(rows)]
+    docs = [to_document(rec, "c", "s", "src", 2000) for rec in records]
     sink = pa.BufferOutputStream()
-    pq.write_table(documents_table(docs), sink)
+    pq.write_table(normalise_batch(records, "c", "s", "src", 2000), sink)
     table = pq.read_table(pa.BufferReader(sink.getvalue()))
     assert table.schema.equals(DOCUMENT_SCHEMA)
     back = [Document(**row) for row in table.to_pylist()]
@@ -104,3 +103,14 @@ def test_integers_past_64_bits_are_kept_exactly(tmp_path):
     assert json.loads(doc.metadata)["m"] == [123456789012345678901234]
     assert recs[1].metadata["meta"]["a"]["b"] == 2**64 and recs[1].metadata["f"] == 1.5e300
     assert recs[2].metadata == {"u": 2**64 - 1, "f": 2.5}
+
+
+def test_a_batch_cut_into_pieces_normalises_alike(monkeypatch):
+    """Batches past Arrow's 2 GiB string limit are cut: the pieces give the same table."""
+    from corpuscope.ingest import normalise
+
+    records = [SourceRecord(i, f"Document number {i}, with some words.") for i in range(50)]
+    whole = normalise_batch(records, "c", "s", "src", 2000)
+    monkeypatch.setattr(normalise, "_BATCH_BYTES", 100)
+    pieces = normalise_batch(records, "c", "s", "src", 2000)
+    assert pieces.equals(whole) and pieces["text"].num_chunks > 1

@@ -34,6 +34,7 @@ def bad_shard(path: Path, max_doc_bytes: int) -> list[tuple[bytes, str | None]]:
         (json.dumps({"text": "ok", "timestamp": {"y": 2019}}).encode(), "wrong type"),
         (b"[1, 2, 3]", "wrong type"),
         (json.dumps({"text": "x" * (max_doc_bytes + 10)}).encode(), "oversized record"),
+        (b'{"text": "half a pair \\ud800 here", "n": 99999999999999999999}', "bad JSON"),
         (
             json.dumps(
                 {**GOOD, "text": "Unknown fields are kept.", "surprise": {"deep": [1]}}
@@ -75,10 +76,10 @@ def test_every_bad_record_is_quarantined_with_reason(tmp_path: Path, cli, data_d
     for row, (_, line, reason) in zip(q, bad, strict=True):
         assert row["reason"].startswith(reason), (row["reason"], reason)
         assert row["source"] == "mixed.jsonl.gz"
-        if reason != "oversized record":
-            assert row["raw"] == line  # nothing lost: the raw record is kept
-        else:
+        if reason == "oversized record":
             assert row["raw"] == line[:1000]
+        else:
+            assert row["raw"] == line  # nothing lost: the raw record is kept
 
     docs = documents(data_dir, "q").to_pylist()
     texts = {d["text"]: d for d in docs}
@@ -107,3 +108,27 @@ def test_accounting_holds_for_every_shard_of_the_demo(cli, data_dir: Path):
     assert cc["quarantined"] == 27
     dolma = SAMPLES / "commoncrawl" / "cc-main-2019-30-dolma-697.jsonl.gz"
     assert len(gzip.decompress(dolma.read_bytes()).splitlines()) == 697
+
+
+def test_a_record_that_cannot_be_normalised_is_quarantined(tmp_path: Path):
+    """A shard is normalised at once; a record that breaks that is found and quarantined."""
+    from corpuscope.ingest.pipeline import _ShardWriter, plan_sources
+
+    from corpuscope.config import Settings
+    from corpuscope.models import SourceRecord
+
+    settings = Settings(data=tmp_path / "data")
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"text": "a"}\n')
+    (task,), _ = plan_sources([path], "c", settings)
+    cs = Store(settings.data).corpus("c")
+    writer = _ShardWriter(task, cs, settings, 0)
+    for i, text in enumerate(["Fine.", "Half a surrogate pair: \ud800.", "Also fine."]):
+        writer.add(SourceRecord(i, text, metadata={"n": i}))
+    shard = writer.publish()
+    assert (shard.records, shard.documents, shard.quarantined) == (3, 2, 1)
+    (row,) = pq.read_table(cs.quarantine_dir / f"{shard.shard_id}.parquet").to_pylist()
+    assert row["ordinal"] == 1 and row["reason"].startswith("cannot normalise")
+    assert json.loads(row["raw"]) == {"n": 1, "text": "Half a surrogate pair: \ud800."}
+    texts = sorted(d["text"] for d in documents(settings.data, "c").to_pylist())
+    assert texts == ["Also fine.", "Fine."]
