@@ -619,9 +619,11 @@ def serve_cmd(
 
 def refresh_stats(settings: Settings, corpus: str, quiet: bool = False) -> None:
     """Rebuild a corpus's statistics when it has some and they are out of date."""
+    cs = Store(settings.data).corpus(corpus)
+    if not (cs.stats_dir / "manifest.json").exists():
+        return  # none built yet (and no need to load DuckDB to find that out)
     from corpuscope.index.stats import build_stats, is_current, read_manifest
 
-    cs = Store(settings.data).corpus(corpus)
     if read_manifest(cs) is not None and not is_current(cs):
         build_stats(cs)
         if not quiet:

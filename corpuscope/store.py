@@ -59,7 +59,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish_bytes(path: Path, data: bytes) -> None:
+def publish_bytes(path: Path, data: bytes | memoryview) -> None:
     """Atomically replace `path` with `data`: temp file in the same folder, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
@@ -118,6 +118,7 @@ class CorpusStore:
         self.manifest_path = root / "manifest.json"
         self.pii_dir = root / "pii"
         self.pii_manifest_path = self.pii_dir / "manifest.json"
+        self.stats_dir = root / "stats"
 
     # -- reading -------------------------------------------------------------------------
     def manifest(self) -> Manifest:

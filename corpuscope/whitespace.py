@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 #: Code point -> str.isspace() (every white-space character is below U+3001).
@@ -27,15 +29,16 @@ def word_count(text: str) -> int:
     return int(np.count_nonzero(space[:-1] & ~space[1:])) + (0 if space[0] else 1)
 
 
-#: The UTF-8 encodings of the non-ASCII white space, by their first byte.
-_MULTIBYTE: dict[int, list[bytes]] = {}
-for _c in np.flatnonzero(IS_SPACE[0x80:]) + 0x80:
-    _seq = chr(_c).encode()
-    _MULTIBYTE.setdefault(_seq[0], []).append(_seq)
+#: The UTF-8 encodings of the non-ASCII white space: two bytes after C2, three after E1-E3.
+_MULTIBYTE = [chr(c).encode() for c in np.flatnonzero(IS_SPACE[0x80:]) + 0x80]
+_TWO_BYTES = [seq for seq in _MULTIBYTE if len(seq) == 2]
+_THREE_BYTES = [seq for seq in _MULTIBYTE if len(seq) == 3]
+assert {s[0] for s in _TWO_BYTES} == {0xC2} and {s[0] for s in _THREE_BYTES} == {0xE1, 0xE2, 0xE3}
+_CHUNK = 1 << 20
 
 
-def word_counts(data: bytes | memoryview, offsets: np.ndarray) -> np.ndarray:
-    """``len(text.split())`` of each UTF-8 text ``data[offsets[i]:offsets[i + 1]]``, at once.
+def word_counts(data: bytes | memoryview, offsets: np.ndarray) -> list[int]:
+    """``len(text.split())`` of each UTF-8 text ``data[offsets[i]:offsets[i + 1]]``.
 
     Vectorised over a batch (an Arrow string array's buffers), about 1 MB of texts at a time
     so that the work stays in the CPU's cache: a byte is white space if it is ASCII white
@@ -44,36 +47,40 @@ def word_counts(data: bytes | memoryview, offsets: np.ndarray) -> np.ndarray:
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     buffer = np.frombuffer(data, np.uint8)
-    counts = np.zeros(max(len(offsets) - 1, 0), dtype=np.int64)
+    counts: list[int] = []
     first = 0
-    while first < len(counts):
+    while first < len(offsets) - 1:
         last = int(np.searchsorted(offsets, offsets[first] + _CHUNK, side="right")) - 1
-        last = min(max(last, first + 1), len(counts))
-        counts[first:last] = _word_counts(buffer, offsets[first : last + 1])
+        last = min(max(last, first + 1), len(offsets) - 1)
+        counts += _word_counts(buffer, offsets[first : last + 1])
         first = last
     return counts
 
 
-_CHUNK = 1 << 20
-
-
-def _word_counts(buffer: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _word_counts(buffer: np.ndarray, offsets: np.ndarray) -> list[int]:
     b = buffer[offsets[0] : offsets[-1]]
-    offsets = offsets - offsets[0]
     space = b <= 32
-    space[np.flatnonzero(((b - np.uint8(14)) <= 13) | (b < 9))] = False  # controls, not spaces
+    low = np.flatnonzero(b < 28)
+    controls = b[low]
+    space[low[(controls < 9) | (controls > 13)]] = False  # control characters are no space
     padded = np.concatenate([b, np.zeros(2, np.uint8)])
-    for lead, sequences in _MULTIBYTE.items():
-        at = np.flatnonzero(b == lead)
+    for leads, sequences in ((b == 0xC2, _TWO_BYTES), ((b - np.uint8(0xE1)) <= 2, _THREE_BYTES)):
+        at = np.flatnonzero(leads)
         if not len(at):
             continue
-        second, third = padded[at + 1], padded[at + 2]
+        lead, second, third = padded[at], padded[at + 1], padded[at + 2]
         for seq in sequences:
-            hit = at[(second == seq[1]) & ((third == seq[2]) if len(seq) == 3 else True)]
+            hit = (second == seq[1]) & (lead == seq[0])
+            if len(seq) == 3:
+                hit &= third == seq[2]
             for k in range(len(seq)):
-                space[hit + k] = True
-    start = ~space
+                space[at[hit] + k] = True
+    start = ~space  # a word starts at a byte that is no space, after one that is
     start[1:] &= space[:-1]
-    firsts = offsets[:-1][offsets[:-1] < offsets[1:]]
-    start[firsts] = ~space[firsts]
-    return np.diff(np.searchsorted(np.flatnonzero(start), offsets))
+    bounds = (offsets - offsets[0]).tolist()
+    counts = []
+    for first, end in itertools.pairwise(bounds):
+        if first < end:
+            start[first] = not space[first]  # or at the start of a text
+        counts.append(int(np.count_nonzero(start[first:end])))
+    return counts

@@ -211,7 +211,7 @@ MINHASH = {"num_perm": 128, "threshold": 0.8, "shingle_words": 5, "sample": 20_0
 
 
 def stats_dir(cs: CorpusStore) -> Path:
-    return cs.root / "stats"
+    return cs.stats_dir
 
 
 def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: Path) -> None:

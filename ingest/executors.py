@@ -18,9 +18,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: Modules each kind of work imports: the forkserver imports them once, so workers start with
-#: them loaded (about 1 s a worker for ingest, more for the scan's Presidio and spaCy).
+#: them loaded (about 1 s a worker for ingest, more for the scan's Presidio and spaCy); the
+#: ingest's `warmup` also runs a tiny shard there, so that workers start warm.
 PRELOAD = {
-    "ingest": ["corpuscope.ingest.pipeline", "pycld2", "fastwarc.warc", "pandas"],
+    "ingest": ["corpuscope.ingest.warmup", "fastwarc.warc"],
     "scan": ["corpuscope.privacy.scan", "corpuscope.privacy.detect", "pandas"],
 }
 

@@ -10,6 +10,9 @@ duplicates. `ingest` drives a whole run under the corpus's writer lock.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 import json
 import os
@@ -229,7 +232,10 @@ def shard_id(task: SourceTask, part: int) -> str:
     return f"{slug}-{task.fingerprint[:10]}-{part:05d}"
 
 
-def _parquet_bytes(table: pa.Table, compression: str, dictionary: list[str] | bool) -> bytes:
+def parquet_bytes(
+    table: pa.Table, compression: str, dictionary: list[str] | bool = _DICT_COLUMNS
+) -> memoryview:
+    """A table as the bytes of a Parquet file (one row group per 4,096 rows), not copied."""
     sink = pa.BufferOutputStream()
     pq.write_table(
         table,
@@ -238,7 +244,7 @@ def _parquet_bytes(table: pa.Table, compression: str, dictionary: list[str] | bo
         use_dictionary=dictionary,
         row_group_size=4096,
     )
-    return sink.getvalue().to_pybytes()
+    return memoryview(sink.getvalue())
 
 
 class _ShardWriter:
@@ -329,8 +335,8 @@ class _ShardWriter:
                 },
                 schema=QUARANTINE_SCHEMA,
             )
-            publish_bytes(q_path, _parquet_bytes(q, c, False))
-        data = _parquet_bytes(documents, c, _DICT_COLUMNS)
+            publish_bytes(q_path, parquet_bytes(q, c, False))
+        data = parquet_bytes(documents, c)
         rel = f"shards/{self.id}.parquet"
         publish_bytes(self.store.root / rel, data)
         shard = self._shard(
@@ -347,10 +353,29 @@ class _ShardWriter:
         return shard
 
 
+@functools.cache
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory for reuse (once per process).
+
+    A shard allocates the same large buffers over and over (its texts, Arrow arrays, the
+    Parquet file); by default glibc gives them back to the kernel when freed and takes them
+    again, zeroed, for the next shard: about a tenth of a worker's time went to the kernel.
+    Peak memory is unchanged (the next shard reuses what the last one freed).
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)  # keep up to 1 GiB of freed heap
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # blocks below 32 MiB from the heap
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+
+
 def run_source(
     task: SourceTask, data_root: str, settings: Settings, force: bool = False
 ) -> list[ShardResult]:
     """Ingest one source: a ShardResult per shard (written, skipped or failed)."""
+    keep_freed_memory()
     store = Store(data_root).corpus(task.corpus)
     done = (
         set()

@@ -139,4 +139,4 @@ def test_word_count_is_str_split_on_every_kind_of_white_space():
     array = pa.array(utf8).slice(1)
     _, offsets, data = array.buffers()
     offsets = np.frombuffer(offsets, np.int32)[array.offset : array.offset + len(array) + 1]
-    assert word_counts(data, offsets).tolist() == [len(t.split()) for t in utf8[1:]]
+    assert word_counts(data, offsets) == [len(t.split()) for t in utf8[1:]]
