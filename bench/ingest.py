@@ -66,9 +66,10 @@ POLL_S = 0.05
 
 
 # -- the corpus ----------------------------------------------------------------------------------
-def _load_samples() -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
-    """Per language (CLD2 on the whole real document): its sentences and (url, timestamp) pairs."""
-    by_language: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+def _load_samples(by_language: bool) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    """Sentences of the real samples and their (url, timestamp) pairs, in record order: per
+    language (CLD2 on the whole real document), or all in one group."""
+    groups: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
     for path in (C4_SAMPLE, DOLMA_SAMPLE):
         with gzip.open(path, "rb") as f:
             for line in f:
@@ -81,40 +82,51 @@ def _load_samples() -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
                     meta = rec.get("metadata", {})
                     url = meta.get("warc_url") or meta.get("url")
                     ts = meta.get("warc_date") or rec.get("created")
-                sentences, origins = by_language.setdefault(detect_language(rec["text"]), ([], []))
+                group = detect_language(rec["text"]) if by_language else "all"
+                sentences, origins = groups.setdefault(group, ([], []))
                 sentences += [s.strip() for s in SENTENCE.split(rec["text"]) if len(s.strip()) > 20]
                 if url and ts:
                     origins.append((url, ts))
-    return {k: v for k, v in by_language.items() if v[0] and v[1]}
+    return {k: v for k, v in groups.items() if v[0] and v[1]}
 
 
 def build_corpus(
-    workdir: Path, mb: int, n_files: int, doc_bytes: tuple[int, int] = DOC_BYTES
+    workdir: Path,
+    mb: int,
+    n_files: int,
+    doc_bytes: tuple[int, int] = DOC_BYTES,
+    by_language: bool = True,
 ) -> list[Path]:
     """`mb` MB of C4-layout JSON lines in `n_files` files, resampled from the real samples.
 
-    Each document takes its sentences from the real documents of one language (a language is
-    drawn in proportion to its sentences in the samples), so documents are as monolingual as
-    real ones and language identification works as hard as on a real crawl.
+    With `by_language`, each document takes its sentences from the real documents of one
+    language (drawn in proportion to its sentences in the samples), so documents are as
+    monolingual as real ones and language identification works as hard as on a real crawl.
+    Without it, sentences are drawn from all the samples at once (the corpus the PII, index
+    and query benchmarks were measured on).
     """
     size = "" if doc_bytes == DOC_BYTES else f"-docs{doc_bytes[0]}-{doc_bytes[1]}b"
-    folder = workdir / f"corpus-{mb}mb-{n_files}files{size}-bylanguage-seed{SEED}"
-    files = [folder / f"c4-resampled-{i:03d}-of-{n_files:03d}.jsonl" for i in range(n_files)]
+    kind = "-bylanguage" if by_language else ""
+    folder = workdir / f"corpus-{mb}mb-{n_files}files{size}{kind}-seed{SEED}"
+    width = max(2, len(str(n_files)))
+    files = [
+        folder / f"c4-resampled-{i:0{width}d}-of-{n_files:0{width}d}.jsonl" for i in range(n_files)
+    ]
     if (folder / "DONE").exists() and all(p.exists() for p in files):
         print(f"corpus: reusing {folder}")
         return files
+    how = "each document from the documents of one language; " if by_language else ""
     print(
         f"corpus: building {mb} MB of C4-layout JSON lines in {n_files} files under {folder},\n"
         f"        RESAMPLED from the sentences of the real samples {C4_SAMPLE.name} and "
-        f"{DOLMA_SAMPLE.name}\n        (each document from the documents of one language; "
-        f"real URLs and timestamps, seed {SEED})"
+        f"{DOLMA_SAMPLE.name}\n        ({how}real URLs and timestamps, seed {SEED})"
     )
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    by_language = _load_samples()
-    languages = sorted(by_language)
-    weights = [len(by_language[k][0]) for k in languages]
-    sizes = {k: [len(s.encode()) for s in by_language[k][0]] for k in languages}
+    groups = _load_samples(by_language)
+    names = sorted(groups)
+    weights = [len(groups[k][0]) for k in names]
+    sizes = {k: [len(s.encode()) for s in groups[k][0]] for k in names}
     rng = random.Random(SEED)
     per_file = mb * 1_000_000 // n_files
     docs = 0
@@ -122,8 +134,8 @@ def build_corpus(
         written = 0
         with open(path, "wb") as f:
             while written < per_file:
-                language = rng.choices(languages, weights)[0]
-                sentences, origins = by_language[language]
+                group = rng.choices(names, weights)[0] if len(names) > 1 else names[0]
+                sentences, origins = groups[group]
                 target = rng.randint(*doc_bytes)
                 parts: list[str] = []
                 size = 0
@@ -131,7 +143,7 @@ def build_corpus(
                     i = rng.randrange(len(sentences))
                     parts.append(sentences[i])
                     parts.append("\n\n" if rng.random() < 0.15 else " ")
-                    size += sizes[language][i] + 1
+                    size += sizes[group][i] + 1
                 url, ts = rng.choice(origins)
                 line = orjson.dumps({"url": url, "text": "".join(parts[:-1]), "timestamp": ts})
                 f.write(line + b"\n")

@@ -322,7 +322,7 @@ def main() -> None:
     data_dir = args.data_dir or args.workdir / f"pii-data-{args.mb}mb-{args.files}files"
 
     bench_ingest = _bench_ingest()
-    files = bench_ingest.build_corpus(args.workdir, args.mb, args.files)
+    files = bench_ingest.build_corpus(args.workdir, args.mb, args.files, by_language=False)
     corpus_note = (
         f"C4-layout JSON lines RESAMPLED (by sentence) from the real samples "
         f"{bench_ingest.C4_SAMPLE.name} and {bench_ingest.DOLMA_SAMPLE.name}, with their real "

@@ -39,7 +39,7 @@ def corpuscope(*args: str) -> str:
 
 def prepared(workdir: Path = WORKDIR) -> tuple[Path, list[Path]]:
     """(data dir with the corpus ingested and scanned, the JSON-lines files it came from)."""
-    files = build_corpus(workdir, MB, 8, DOC_BYTES)
+    files = build_corpus(workdir, MB, 8, DOC_BYTES, by_language=False)
     data = workdir / f"data-{MB}mb-docs{DOC_BYTES[0]}-{DOC_BYTES[1]}b"
     marker = data / "PREPARED"
     if marker.exists():

@@ -205,6 +205,8 @@ def normalise_batch(
     texts = [normalise_text(r.text).encode() for r in records]  # half a surrogate pair raises
     tables, first, size = [], 0, 0
     for i, text in enumerate(texts):  # Arrow strings hold at most 2 GiB: cut the batch below
+        if len(text) > _BATCH_BYTES:
+            raise ValueError(f"a text of {len(text)} bytes is more than one document can hold")
         if size + len(text) > _BATCH_BYTES and i > first:
             tables.append(
                 _columns(records[first:i], texts[first:i], corpus, shard, source, lang_id_bytes)
