@@ -111,6 +111,13 @@ def _print_summary(summary: IngestSummary) -> None:
         out.print(f"  [dim]ignored {item['source']}: {item['reason']}[/]")
     for f in summary.failures:
         out.print(f"  [red]FAILED[/] {f['source']}: {f['error']}")
+    if summary.outdated_sources:
+        out.print(
+            f"  [yellow]outdated[/]: {len(summary.outdated_sources)} source(s) of this corpus were "
+            "ingested by an older version (other language rules and text hashes); ingest them "
+            f"again to make the corpus comparable: {', '.join(summary.outdated_sources[:5])}"
+            + (" …" if len(summary.outdated_sources) > 5 else "")
+        )
 
 
 def run_ingest(

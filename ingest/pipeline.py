@@ -314,6 +314,7 @@ class _ShardWriter:
             parquet_bytes=0,
             sha256=None,
             reasons=dict(Counter(_reason_kind(q.reason) for q in self.quarantined)),
+            normaliser=NORMALISER_VERSION,
         )
         base.update(kw)
         return Shard(**base)
@@ -383,7 +384,9 @@ def run_source(
         else {
             s.shard_id
             for s in store.manifest().shards.values()
-            if s.status == "done" and s.fingerprint == task.fingerprint
+            if s.status == "done"
+            and s.fingerprint == task.fingerprint
+            and s.normaliser == NORMALISER_VERSION
         }
     )
     results: list[ShardResult] = []
@@ -451,6 +454,9 @@ def ingest(
                 on_progress(task, results)
     summary.seconds = time.perf_counter() - started
     summary.quarantine_reasons = dict(reasons.most_common())
+    summary.outdated_sources = sorted(
+        {s.source for s in cs.manifest().done() if s.normaliser != NORMALISER_VERSION}
+    )
     return summary
 
 

@@ -291,12 +291,18 @@ class FieldMap:
 
 
 def _has_huge_number(value: Any) -> bool:
-    if isinstance(value, float):
-        return abs(value) >= _HUGE
-    if isinstance(value, dict):
-        return any(_has_huge_number(v) for v in value.values() if not isinstance(v, str))
-    if isinstance(value, list):
-        return any(_has_huge_number(v) for v in value if not isinstance(v, str))
+    """Is there a float of at least 2**63 anywhere in a parsed record? (No recursion: orjson
+    reads records nested 1,000 levels deep.)"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if abs(item) >= _HUGE:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(v for v in item.values() if not isinstance(v, str))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if not isinstance(v, str))
     return False
 
 
@@ -390,7 +396,7 @@ def _read_jsonl(task: SourceTask, max_doc_bytes: int) -> Iterator[SourceRecord |
                 continue
             if ordinal == 0 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
                 line = line[3:]
-            if line.isspace():  # a blank line is no record
+            if not line or line.isspace():  # a blank line (or a lone byte order mark) is no record
                 continue
             try:
                 obj = orjson.loads(line)

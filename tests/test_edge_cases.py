@@ -61,6 +61,47 @@ def test_a_byte_order_mark_is_not_a_bad_record(tmp_path: Path):
     path = tmp_path / "bom.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + b'{"text": "first"}\n{"text": "second"}\n')
     assert [r.text for r in records(path)] == ["first", "second"]
+    path.write_bytes(b"\xef\xbb\xbf")  # a file that is only a byte order mark holds no record
+    assert records(path) == []
+
+
+def test_a_deeply_nested_record_does_not_fail_its_shard(tmp_path: Path, cli):
+    """orjson reads 1,000 levels; looking for big integers in them must not recurse."""
+    path = tmp_path / "deep.jsonl"
+    deep = "[" * 900 + "12345678901234567890123" + "]" * 900
+    path.write_text(
+        '{"text": "first"}\n'
+        f'{{"text": "deep", "m": {deep}}}\n'
+        f'{{"text": "shallow", "m": {"[" * 900 + "1" + "]" * 900}}}\n'
+        '{"text": "last"}\n'
+    )
+    summary = json.loads(cli("ingest", path, "--corpus", "deep", "--json").stdout)
+    assert (summary["records_read"], summary["documents_written"]) == (4, 4)
+    assert summary["shards_failed"] == 0
+    (rec,) = [r for r in records(path) if r.text == "deep"]
+    inner = rec.metadata["m"]
+    while isinstance(inner, list):
+        (inner,) = inner
+    assert inner == 12345678901234567890123  # read exactly, not as a float
+
+
+def test_shards_of_an_older_normaliser_are_flagged_then_redone(tmp_path: Path, cli, data_dir):
+    """Languages and text hashes of an older normalisation are not comparable with today's."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text('{"text": "The same words."}\n')
+    b.write_text('{"text": "The same words."}\n')
+    cli("ingest", a, "--corpus", "old")
+    cs = Store(data_dir).corpus("old")
+    (shard,) = cs.manifest().shards.values()
+    shard.normaliser = 1  # as if an earlier version had written it
+    cs.record([shard])
+    summary = json.loads(cli("ingest", b, "--corpus", "old", "--json").stdout)
+    assert summary["outdated_sources"] == ["a.jsonl"]
+    assert "outdated" in cli("ingest", b, "--corpus", "old").stdout
+    summary = json.loads(cli("ingest", a, "--corpus", "old", "--json").stdout)
+    assert summary["shards_done"] == 1 and summary["outdated_sources"] == []
+    hashes = documents(data_dir, "old").column("text_hash").to_pylist()
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
 
 
 def test_nested_text_folders_are_read_once(tmp_path: Path, cli, data_dir):
