@@ -627,7 +627,7 @@ def serve_cmd(
 def refresh_stats(settings: Settings, corpus: str, quiet: bool = False) -> None:
     """Rebuild a corpus's statistics when it has some and they are out of date."""
     cs = Store(settings.data).corpus(corpus)
-    if not (cs.stats_dir / "manifest.json").exists():
+    if not cs.stats_manifest_path.exists():
         return  # none built yet (and no need to load DuckDB to find that out)
     from corpuscope.index.stats import build_stats, is_current, read_manifest
 

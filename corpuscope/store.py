@@ -119,6 +119,7 @@ class CorpusStore:
         self.pii_dir = root / "pii"
         self.pii_manifest_path = self.pii_dir / "manifest.json"
         self.stats_dir = root / "stats"
+        self.stats_manifest_path = self.stats_dir / "manifest.json"
 
     # -- reading -------------------------------------------------------------------------
     def manifest(self) -> Manifest:

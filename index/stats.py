@@ -211,6 +211,7 @@ MINHASH = {"num_perm": 128, "threshold": 0.8, "shingle_words": 5, "sample": 20_0
 
 
 def stats_dir(cs: CorpusStore) -> Path:
+    """The folder of a corpus's statistics (`CorpusStore.stats_dir`)."""
     return cs.stats_dir
 
 
@@ -309,7 +310,7 @@ def _inputs(cs: CorpusStore) -> dict[str, Any]:
 
 def read_manifest(cs: CorpusStore) -> dict[str, Any] | None:
     try:
-        return orjson.loads((stats_dir(cs) / "manifest.json").read_bytes())
+        return orjson.loads(cs.stats_manifest_path.read_bytes())
     except FileNotFoundError:
         return None
 
@@ -370,8 +371,8 @@ def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, 
         "tables": tables,
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    publish_bytes(folder / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    keep = {t["file"] for t in tables.values()} | {"manifest.json"}
+    publish_bytes(cs.stats_manifest_path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    keep = {t["file"] for t in tables.values()} | {cs.stats_manifest_path.name}
     for p in folder.iterdir():  # tables of earlier builds (readers go through the manifest)
         if p.name not in keep and not p.name.startswith("."):
             p.unlink(missing_ok=True)

@@ -56,7 +56,7 @@ class StatsView:
 
     def _stamp(self, corpus: str) -> int:
         try:
-            return (stats_dir(self._corpus(corpus)) / "manifest.json").stat().st_mtime_ns
+            return self._corpus(corpus).stats_manifest_path.stat().st_mtime_ns
         except FileNotFoundError:
             raise NoStatistics(f"no statistics for {corpus!r} yet") from None
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpuscope.index.disclosure import suppress
-from corpuscope.index.stats import SPECS, load_table, read_manifest, stats_dir
+from corpuscope.index.stats import SPECS, load_table, read_manifest
 
 from corpuscope.store import CorpusStore
 
@@ -212,7 +212,7 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
     }
     if kind is None:
         d.missing.append("corpus.kind")
-    stats_sha = hashlib.sha256((stats_dir(cs) / "manifest.json").read_bytes()).hexdigest()
+    stats_sha = hashlib.sha256(cs.stats_manifest_path.read_bytes()).hexdigest()
     return {
         "template": TEMPLATE,
         "corpus": cs.name,

@@ -25,7 +25,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pycld2
-import tldextract
 
 from corpuscope.models import DOCUMENT_SCHEMA, Document, SourceRecord, make_doc_id, text_hash
 from corpuscope.whitespace import word_counts
@@ -36,6 +35,8 @@ FIRST_LOOK = 256
 SURE_PERCENT = 80
 #: Bumped whenever normalisation changes what it writes: shards of an older one are redone.
 NORMALISER_VERSION = 2
+#: Text bytes normalised into one Arrow array (whose offsets must stay below 2 GiB).
+_BATCH_BYTES = 1 << 30
 
 _HOST = re.compile(r"^[a-z0-9_.\-\[\]:]+$")
 # The network location of an ordinary URL, found without `urlsplit` (which `domain_of` still
@@ -45,13 +46,15 @@ _UNSAFE = re.compile(r"[\t\r\n]|^[\x00-\x20]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-# The public suffix list bundled in tldextract (suffix_list_urls=(): never the network). Private
-# suffixes count, so each site on blogspot.com or github.io is a domain of its own. Loaded when
-# this module is imported, so workers forked from a server that preloads it share the list.
-_EXTRACTOR = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-)
-_EXTRACTOR("example.com")
+@lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+
+    # suffix_list_urls=(): the snapshot bundled in the package, never the network. Private
+    # suffixes count, so each site on blogspot.com or github.io is a domain of its own.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
 
 
 @lru_cache(maxsize=200_000)
@@ -59,7 +62,7 @@ def domain_of_host(host: str) -> str | None:
     """Registered domain of a host name (``news.bbc.co.uk`` -> ``bbc.co.uk``)."""
     if not host:
         return None
-    parts = _EXTRACTOR(host)
+    parts = _extractor()(host)
     if hasattr(parts, "top_domain_under_public_suffix"):
         registered = parts.top_domain_under_public_suffix
     else:  # tldextract < 5.3
@@ -203,21 +206,19 @@ def normalise_batch(
     Raises on a record that cannot be normalised (the caller then takes them one by one).
     """
     texts = [normalise_text(r.text).encode() for r in records]  # half a surrogate pair raises
-    tables, first, size = [], 0, 0
+    cuts, size = [0], 0
     for i, text in enumerate(texts):  # Arrow strings hold at most 2 GiB: cut the batch below
         if len(text) > _BATCH_BYTES:
             raise ValueError(f"a text of {len(text)} bytes is more than one document can hold")
-        if size + len(text) > _BATCH_BYTES and i > first:
-            tables.append(
-                _columns(records[first:i], texts[first:i], corpus, shard, source, lang_id_bytes)
-            )
-            first, size = i, 0
+        if size + len(text) > _BATCH_BYTES and i > cuts[-1]:
+            cuts.append(i)
+            size = 0
         size += len(text)
-    tables.append(_columns(records[first:], texts[first:], corpus, shard, source, lang_id_bytes))
+    tables = [
+        _columns(records[a:b], texts[a:b], corpus, shard, source, lang_id_bytes)
+        for a, b in zip(cuts, [*cuts[1:], len(texts)], strict=True)
+    ]
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-
-
-_BATCH_BYTES = 1 << 30
 
 
 def _columns(

@@ -77,7 +77,7 @@ def _task_fingerprint(content: str, fmt: str, settings: Settings, options: dict[
         settings.max_doc_bytes,
         settings.lang_id_bytes,
         settings.parquet_compression,
-        NORMALISER_VERSION,
+        NORMALISER_VERSION,  # a new normalisation writes new shards, never over older ones
     ]
     key = orjson.dumps([content, fmt, shaping, options], option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(key, digest_size=16).hexdigest()
@@ -258,8 +258,6 @@ class _ShardWriter:
         self.quarantined: list[Quarantined] = []
         self.skipped = 0
         self.records = 0
-        self.documents = 0
-        self.text_bytes = 0
 
     def add(self, item: SourceRecord | Quarantined) -> None:
         self.records += 1
@@ -294,8 +292,6 @@ class _ShardWriter:
             self.quarantined.sort(key=lambda q: q.ordinal)
             table = self._batch(good)
         self.pending = []
-        self.documents = table.num_rows
-        self.text_bytes = pc.sum(pc.binary_length(table["text"])).as_py() or 0
         return table
 
     def _shard(self, **kw: Any) -> Shard:
@@ -306,10 +302,10 @@ class _ShardWriter:
             part=self.part,
             first_ordinal=self.first_ordinal,
             records=self.records,
-            documents=self.documents,
+            documents=0,
             quarantined=len(self.quarantined),
             skipped=self.skipped,
-            text_bytes=self.text_bytes,
+            text_bytes=0,
             parquet=None,
             parquet_bytes=0,
             sha256=None,
@@ -341,7 +337,11 @@ class _ShardWriter:
         rel = f"shards/{self.id}.parquet"
         publish_bytes(self.store.root / rel, data)
         shard = self._shard(
-            parquet=rel, parquet_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+            documents=documents.num_rows,
+            text_bytes=pc.sum(pc.binary_length(documents["text"])).as_py() or 0,
+            parquet=rel,
+            parquet_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
         self.store.record([shard])
         if not self.quarantined and q_path.exists():  # left by an earlier run of this shard

@@ -1,7 +1,8 @@
 """Imported by the ingest workers' server (`executors.PRELOAD`): a tiny shard is normalised
 and written to Parquet once there, so that every worker forked from the server starts warm
-(CLD2's tables paged in, Arrow's compute kernels and Parquet writer set up, pandas imported by
-pyarrow's first conversion) instead of paying for it on its first shard."""
+(the public suffix list loaded, CLD2's tables paged in, Arrow's compute kernels and Parquet
+writer set up, pandas imported by pyarrow's first conversion) instead of paying for it on its
+first shard."""
 
 from __future__ import annotations
 
