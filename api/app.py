@@ -5,17 +5,17 @@ from __future__ import annotations
 import threading
 
 import anyio
-from corpuscope.api import errors
-from corpuscope.api.limits import BodySizeLimit
-from corpuscope.api.routes import corpora, questions, stats
-from corpuscope.index.searcher import Indexes
-from corpuscope.index.statsview import StatsView
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from corpuscope import __version__
+from corpuscope.api import errors
+from corpuscope.api.limits import BodySizeLimit
+from corpuscope.api.routes import corpora, questions, stats
 from corpuscope.config import Settings
+from corpuscope.index.searcher import Indexes
 from corpuscope.state import State
+from corpuscope.stats.view import StatsView
 from corpuscope.store import Store
 
 #: Queries running at once in worker threads; more wait their turn.

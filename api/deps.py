@@ -7,11 +7,11 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from corpuscope.api.errors import QueryTimeout
-from corpuscope.index.searcher import Indexes
 from fastapi import Depends, Request
 
 from corpuscope.config import Settings
+from corpuscope.errors import QueryTimeout
+from corpuscope.index.searcher import Indexes
 
 T = TypeVar("T")
 #: A query that answers partially gets this long past `query_timeout` to return its part.

@@ -8,15 +8,16 @@ of every operation. Messages never contain the request's values (they may be per
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
-from corpuscope.index.query import NotFound, QueryError
-from corpuscope.index.statsview import NoStatistics
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from corpuscope.errors import CorpuscopeError
 
 log = logging.getLogger("corpuscope.api")
 
@@ -32,15 +33,12 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class QueryTimeout(Exception):
-    """A query ran past `query_timeout`."""
-
-
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    409: "conflict",
     405: "method_not_allowed",
     413: "body_too_large",
     415: "unsupported_media_type",
@@ -53,7 +51,7 @@ _CODES = {
 #: Declared on every operation, so the OpenAPI schema says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": _CODES[code].replace("_", " ")}
-    for code in (401, 404, 413, 422, 503)
+    for code in (401, 404, 409, 413, 422, 500, 503)
 }
 
 
@@ -84,20 +82,14 @@ def install(app: FastAPI) -> None:
         ]  # without "input": it may be personal data
         return error_response(422, "the request is not valid", details)
 
-    @app.exception_handler(QueryError)
-    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
-        return error_response(422, str(exc))
-
-    @app.exception_handler(NotFound)
-    @app.exception_handler(NoStatistics)
-    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
-        return error_response(404, str(exc))
-
-    @app.exception_handler(QueryTimeout)
-    async def timeout(_: Request, exc: QueryTimeout) -> JSONResponse:
-        return error_response(503, str(exc))
+    @app.exception_handler(CorpuscopeError)
+    async def corpuscope_error(_: Request, exc: CorpuscopeError) -> JSONResponse:
+        return error_response(exc.status, str(exc))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected %s", type(exc).__name__)  # no message: it may quote the input
-        return error_response(500, "internal error")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # By type and request id only: a message or traceback may quote personal data.
+        request_id = uuid.uuid4().hex[:16]
+        route = getattr(request.scope.get("route"), "path", "?")  # the template, not the values
+        log.error("internal error %s in %s (request %s)", type(exc).__name__, route, request_id)
+        return error_response(500, f"internal error (request {request_id})")

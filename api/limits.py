@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from corpuscope.api.errors import error_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from corpuscope.api.errors import error_response
 
 
 class BodySizeLimit:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import tantivy
-from corpuscope.index.build import build_index, folder_bytes
-from corpuscope.index.schema import open_index
 from prepared import CORPUS, WORKDIR, prepared
 
+from corpuscope.index.build import build_index, folder_bytes
+from corpuscope.index.schema import open_index
 from corpuscope.store import Store
 from ingest import write_report
 

@@ -53,6 +53,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
+
 from corpuscope.ingest.normalise import detect_language
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
+
+from corpuscope.config import Settings
 from corpuscope.ingest import normalise
 from corpuscope.ingest.normalise import (
     _utf8_prefix,
@@ -25,8 +27,6 @@ from corpuscope.ingest.normalise import (
     identify_language,
     normalise_text,
 )
-
-from corpuscope.config import Settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -32,7 +32,6 @@ from corpuscope.privacy.detect import Detector  # noqa: E402
 from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES  # noqa: E402
 from corpuscope.privacy.recognizers import spacy_model  # noqa: E402
 from corpuscope.privacy.scan import SPACY_ENTITIES, _nlp  # noqa: E402
-
 from tests.planted import make_planted  # noqa: E402
 
 EVALUATOR = ROOT / "samples" / "pii" / "presidio-evaluator-synth-v2.json"

@@ -245,9 +245,8 @@ def time_detector(texts: list[str]) -> tuple[dict[str, Any], dict[str, Any], dic
 
 def time_ner(texts: list[str], langs: list[str]) -> dict[str, Any]:
     """The NER tier alone: `_add_names` (spaCy nlp.pipe) on the slice, model loaded first."""
-    from corpuscope.privacy.scan import NER_LANGUAGES, _add_names, _nlp, ner_model
-
     from corpuscope.config import Settings
+    from corpuscope.privacy.scan import NER_LANGUAGES, _add_names, _nlp, ner_model
 
     settings = Settings(ner=True)
     model = ner_model(settings)
@@ -274,10 +273,9 @@ def time_ner(texts: list[str], langs: list[str]) -> dict[str, Any]:
 
 def profile_shard(data_dir: Path, top: int = 25) -> dict[str, Any]:
     """cProfile of `scan_shard` on the corpus's first shard, in process, pattern tier only."""
-    from corpuscope.privacy.scan import scan_shard
-
     from corpuscope.config import Settings
-    from corpuscope.models import ScanTask
+    from corpuscope.models.work import ScanTask
+    from corpuscope.privacy.scan import scan_shard
     from corpuscope.store import Store
 
     shard = sorted(Store(data_dir).corpus(CORPUS).manifest().done(), key=lambda s: s.shard_id)[0]

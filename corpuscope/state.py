@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpuscope.errors import NotFound, UsageError
+
 ROLES = ("public", "auditor", "officer", "admin")
 _PREFIX = "cs_"
 
@@ -77,7 +79,7 @@ class State:
     def create_key(self, name: str, role: str, actor: str = "cli") -> str:
         """A new key for `role`; the token is returned once and never stored."""
         if role not in ROLES[1:]:
-            raise ValueError(f"role must be one of {', '.join(ROLES[1:])}")
+            raise UsageError(f"role must be one of {', '.join(ROLES[1:])}")
         token = _PREFIX + secrets.token_urlsafe(32)
         with self._db() as con:
             con.execute("begin immediate")
@@ -88,7 +90,7 @@ class State:
                 )
             except sqlite3.IntegrityError:
                 con.execute("rollback")
-                raise ValueError(f"a key named {name!r} exists already") from None
+                raise UsageError(f"a key named {name!r} exists already") from None
             self._audit(con, actor, "key.create", name, {"role": role})
             con.execute("commit")
         return token
@@ -102,7 +104,7 @@ class State:
             )
             if cur.rowcount == 0:
                 con.execute("rollback")
-                raise ValueError(f"no active key named {name!r}")
+                raise NotFound(f"no active key named {name!r}")
             self._audit(con, actor, "key.revoke", name, {})
             con.execute("commit")
 

@@ -28,19 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpuscope.models import Shard
+from corpuscope.errors import CorpusLocked, StoreError
+from corpuscope.models.work import Shard
 
 MANIFEST_VERSION = 1
 _CORPUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TMP_MARK = ".tmp-"
-
-
-class StoreError(Exception):
-    """A problem with the data directory that the user must act on."""
-
-
-class CorpusLocked(StoreError):
-    """Another process is writing this corpus."""
 
 
 def check_corpus_name(name: str) -> str:

@@ -30,10 +30,12 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import tantivy
-from corpuscope.index.schema import INDEX_VERSION, open_index
 
-from corpuscope.models import IndexSummary, Shard
-from corpuscope.store import CorpusLocked, CorpusStore, publish_bytes
+from corpuscope.errors import CorpusLocked
+from corpuscope.index.schema import INDEX_VERSION, open_index
+from corpuscope.models.runs import IndexSummary
+from corpuscope.models.work import Shard
+from corpuscope.store import CorpusStore, publish_bytes
 
 _COLUMNS = ["doc_id", "corpus", "shard", "url", "domain", "timestamp", "language", "text"]
 

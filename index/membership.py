@@ -17,20 +17,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 import tantivy
-from corpuscope.index.query import (
-    Deadline,
-    QueryError,
-    check_page,
-    check_passage,
-    targets,
-    with_filters,
-)
+
+from corpuscope.config import Settings
+from corpuscope.errors import QueryError
+from corpuscope.index.query import Deadline, check_page, check_passage, targets, with_filters
 from corpuscope.index.schema import phrase, positioned, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
-
-from corpuscope.config import Settings
-from corpuscope.models import Filters, MembershipAnswer, MembershipEvidence, Span
+from corpuscope.models.answers import Filters, MembershipAnswer, MembershipEvidence, Span
 
 SHINGLE = 5  # words per shingle, for passages of LONG words or more
 SHORT_SHINGLE = 3  # words per shingle below that: one changed word costs at most 3 shingles

@@ -15,14 +15,15 @@ import re
 from dataclasses import dataclass
 
 import tantivy
-from corpuscope.index.query import Deadline, QueryError, check_page, targets, with_filters
+
+from corpuscope.config import Settings
+from corpuscope.errors import QueryError
+from corpuscope.index.query import Deadline, check_page, targets, with_filters
 from corpuscope.index.schema import phrase, tokenize
 from corpuscope.index.searcher import CorpusIndex, Found, Indexes
 from corpuscope.index.snippets import snippet
+from corpuscope.models.answers import Filters, PersonAnswer, PersonCorpus, PersonEvidence
 from corpuscope.privacy.hashing import store_key, value_hash
-
-from corpuscope.config import Settings
-from corpuscope.models import Filters, PersonAnswer, PersonCorpus, PersonEvidence
 
 _COUNT_ONLY = 1  # hits fetched when only the count is wanted
 

@@ -1,7 +1,7 @@
 """The questions asked of the index: BM25 search, exact passages, single documents.
 
 Every function takes the `Indexes` of a data directory and the settings (for limits), and
-returns a pydantic answer from `corpuscope.models`; the CLI prints it, the API serves it.
+returns a pydantic answer from `corpuscope.models.answers`; the CLI prints it, the API serves it.
 Bad input raises `QueryError` (HTTP 422); every snippet shown is redacted (`snippets`).
 """
 
@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import tantivy
+
+from corpuscope.config import Settings
+from corpuscope.errors import NotFound, QueryError
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
 from corpuscope.index.snippets import pii_around, snippet
-from corpuscope.privacy.redact import redact
-
-from corpuscope.config import Settings
-from corpuscope.models import (
+from corpuscope.models.answers import (
     CorpusInfo,
     DocumentView,
     ExactAnswer,
@@ -32,14 +32,7 @@ from corpuscope.models import (
     SearchAnswer,
     Snippet,
 )
-
-
-class QueryError(ValueError):
-    """A request the index cannot answer as asked (too long, too many clauses, no words …)."""
-
-
-class NotFound(LookupError):
-    """A corpus or document that does not exist (HTTP 404)."""
+from corpuscope.privacy.redact import redact
 
 
 @dataclass

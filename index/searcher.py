@@ -17,10 +17,10 @@ from pathlib import Path
 
 import orjson
 import tantivy
+
 from corpuscope.index.build import Layout, index_root, read_layout
 from corpuscope.index.schema import open_index
-
-from corpuscope.models import PiiSpan
+from corpuscope.models.documents import PiiSpan
 from corpuscope.store import CorpusStore, Store
 
 

@@ -11,10 +11,10 @@ import re
 from collections.abc import Collection, Iterable
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
+from corpuscope.models.answers import Snippet
+from corpuscope.models.documents import PiiSpan
 from corpuscope.privacy.detect import detector_name, shared_detector
 from corpuscope.privacy.redact import redact
-
-from corpuscope.models import PiiSpan, Snippet
 
 _NON_SPACE = re.compile(r"\S+")
 _LABEL = re.compile(r"\[[A-Z_]+\]")

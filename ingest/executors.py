@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
+from corpuscope.errors import UsageError, WorkerDied
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -24,10 +26,6 @@ PRELOAD = {
     "ingest": ["corpuscope.ingest.warmup", "fastwarc.warc"],
     "scan": ["corpuscope.privacy.scan", "corpuscope.privacy.detect", "pandas"],
 }
-
-
-class WorkerDied(Exception):
-    """A worker process died while running a task (killed, out of memory)."""
 
 
 def _largest_first(tasks: list[T]) -> list[T]:
@@ -97,7 +95,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise RuntimeError("the Ray executor needs Ray: pip install 'corpuscope[ray]'") from exc
+            raise UsageError("the Ray executor needs Ray: pip install 'corpuscope[ray]'") from exc
         started_here = not ray.is_initialized()
         if started_here:
             if self.address:
@@ -131,4 +129,4 @@ def make_executor(kind: str, workers: int, ray_address: str | None = None, work:
         return LocalExecutor(workers, PRELOAD[work])
     if kind == "ray":
         return RayExecutor(ray_address, workers)
-    raise ValueError(f"unknown executor {kind!r}: use 'local' or 'ray'")
+    raise UsageError(f"unknown executor {kind!r}: use 'local' or 'ray'")

@@ -26,7 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pycld2
 
-from corpuscope.models import DOCUMENT_SCHEMA, Document, SourceRecord, make_doc_id, text_hash
+from corpuscope.models.documents import (
+    DOCUMENT_SCHEMA,
+    Document,
+    SourceRecord,
+    make_doc_id,
+    text_hash,
+)
 from corpuscope.whitespace import word_counts
 
 #: Bytes CLD2 reads first; only when it is unsure of them does it read up to `lang_id_bytes`.

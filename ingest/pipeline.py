@@ -28,20 +28,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from corpuscope.ingest.normalise import NORMALISER_VERSION, normalise_batch
-from corpuscope.ingest.readers import Skipped, SourceRefused, detect_format, read_source
 
 from corpuscope.config import Settings
-from corpuscope.models import (
-    QUARANTINE_SCHEMA,
-    IngestSummary,
-    Quarantined,
-    Shard,
-    ShardFailure,
-    ShardResult,
-    SourceRecord,
-    SourceTask,
-)
+from corpuscope.errors import ShardFailure, SourceRefused
+from corpuscope.ingest.normalise import NORMALISER_VERSION, normalise_batch
+from corpuscope.ingest.readers import detect_format, read_source
+from corpuscope.models.documents import QUARANTINE_SCHEMA, Quarantined, Skipped, SourceRecord
+from corpuscope.models.runs import IngestSummary
+from corpuscope.models.work import Shard, ShardResult, SourceTask
 from corpuscope.store import CorpusStore, Store, publish_bytes
 
 _FINGERPRINT_SAMPLE = 1 << 20

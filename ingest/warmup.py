@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from corpuscope.ingest.normalise import normalise_batch
 from corpuscope.ingest.pipeline import keep_freed_memory, parquet_bytes
-
-from corpuscope.models import SourceRecord
+from corpuscope.models.documents import SourceRecord
 
 
 def warm_up() -> None:

@@ -23,11 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import re2
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
 from corpuscope.privacy.entities import PATTERN_ENTITIES
 from corpuscope.privacy.hashing import PHONE_REGIONS
 from corpuscope.privacy.recognizers import pattern_recognizers
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-
 from corpuscope.whitespace import space_positions
 
 TOKEN = -1  # widen to the surrounding run of non-space characters only

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+
+from corpuscope.errors import UsageError
 from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 from corpuscope.privacy.hashing import store_key, value_hash
-
 from corpuscope.store import Store
 
 LOOKUP_ENTITIES = (*PATTERN_ENTITIES, *NER_ENTITIES)
@@ -50,7 +51,7 @@ def guess_entity(value: str) -> str:
         return "CREDIT_CARD"
     if re.fullmatch(r"[\d\s().+\-/]{4,}", v):
         return "PHONE_NUMBER"
-    raise ValueError("cannot tell what kind of identifier this is; pass its entity type")
+    raise UsageError("cannot tell what kind of identifier this is; pass its entity type")
 
 
 def _luhn(digits: str) -> bool:
@@ -72,7 +73,7 @@ def find_identifier(
     """Documents holding `value`, per corpus, found by its keyed hash."""
     entity = entity_type or guess_entity(value)
     if entity not in LOOKUP_ENTITIES:
-        raise ValueError(f"unknown entity type {entity!r}; use one of {', '.join(LOOKUP_ENTITIES)}")
+        raise UsageError(f"unknown entity type {entity!r}; use one of {', '.join(LOOKUP_ENTITIES)}")
     h = value_hash(store_key(store.root), entity, value, phone_region)
     results = []
     for name in corpora or store.corpora():

@@ -12,7 +12,6 @@ import logging
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from corpuscope.privacy.entities import NER_ENTITIES
 from phonenumbers import PhoneNumberMatcher
 from phonenumbers.phonenumbermatcher import PhoneNumberMatch
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -25,6 +24,8 @@ from presidio_analyzer.predefined_recognizers import (
     PhoneRecognizer,
     UsSsnRecognizer,
 )
+
+from corpuscope.privacy.entities import NER_ENTITIES
 
 # Presidio logs every recognizer it loads, and warns about languages; keep our logs quiet.
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from corpuscope.models.documents import PiiSpan
 from corpuscope.privacy.detect import Detector, shared_detector
 from corpuscope.privacy.hashing import value_hash
 from corpuscope.privacy.recognizers import LABELS
-
-from corpuscope.models import PiiSpan
 
 
 @dataclass(frozen=True, slots=True)

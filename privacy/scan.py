@@ -21,10 +21,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 
 from corpuscope.config import Settings
-from corpuscope.models import PII_SCHEMA, PiiShard, PiiSpan, ScanSummary, ScanTask
+from corpuscope.models.documents import PII_SCHEMA, PiiSpan
+from corpuscope.models.runs import ScanSummary
+from corpuscope.models.work import PiiShard, ScanTask
+from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
 from corpuscope.store import Store, publish_bytes
 
 #: Languages the NER tier can read (the spaCy models corpuscope looks for are English).
@@ -45,6 +47,7 @@ def scanner_version(settings: Settings, ner_model: str | None) -> str:
     phone regions, the NER model."""
     import phonenumbers
     import presidio_analyzer
+
     from corpuscope.privacy.detect import TRIGGERS
     from corpuscope.privacy.recognizers import SECRET_PATTERNS
 

@@ -93,9 +93,7 @@ def write_people(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def indexed(tmp_path_factory) -> Path:
     """A data directory with c4, commoncrawl (JSONL) and people ingested, scanned and indexed."""
-    from corpuscope.index.stats import build_stats
-
-    from corpuscope.cli import run_index, run_ingest, run_scan
+    from corpuscope import jobs
     from corpuscope.config import Settings
 
     root = tmp_path_factory.mktemp("indexed")
@@ -106,8 +104,8 @@ def indexed(tmp_path_factory) -> Path:
         "people": [write_people(root / "people")],
     }
     for corpus, paths in sources.items():
-        assert run_ingest(settings, corpus, [str(p) for p in paths], quiet=True).ok
-        assert run_scan(settings, corpus, quiet=True).ok
-        run_index(settings, corpus, quiet=True)
-        build_stats(Store(settings.data).corpus(corpus))
+        assert jobs.ingest(settings, corpus, [str(p) for p in paths]).ok
+        assert jobs.scan(settings, corpus).ok
+        jobs.index(settings, corpus)
+        jobs.stats(settings, corpus)
     return settings.data

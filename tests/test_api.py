@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from corpuscope.api.app import create_app
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
+from corpuscope.api.app import create_app
 from corpuscope.config import Settings
 from tests.conftest import corpuscope_cmd
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from corpuscope.ingest.executors import LocalExecutor
-from corpuscope.ingest.pipeline import plan_sources
-from corpuscope.ingest.readers import SourceRefused
-from corpuscope.privacy.detect import Detector
-from corpuscope.privacy.scan import scan
 
 from corpuscope.config import Settings
-from corpuscope.models import SourceRecord
+from corpuscope.errors import SourceRefused
+from corpuscope.ingest.executors import LocalExecutor
+from corpuscope.ingest.pipeline import plan_sources
+from corpuscope.models.documents import SourceRecord
+from corpuscope.privacy.detect import Detector
+from corpuscope.privacy.scan import scan
 from corpuscope.store import Store
 from tests.conftest import SAMPLES, documents
 from tests.test_readers import WGET, records
@@ -174,18 +174,18 @@ def test_phone_windows_reach_leading_plus_and_extensions(text):
 
 
 def test_sidecars_of_rewritten_shards_are_not_used(tmp_path: Path):
-    from corpuscope.cli import run_ingest
+    from corpuscope import jobs
 
     data = tmp_path / "data"
     settings = Settings(data=data, workers=1)
     src = tmp_path / "s.jsonl"
     src.write_text(json.dumps({"text": "mail me at a.b@example.org"}) + "\n")
-    run_ingest(settings, "r", [str(src)], quiet=True)
+    jobs.ingest(settings, "r", [str(src)])
     scan(Store(data), "r", settings, LocalExecutor(1))
     cs = Store(data).corpus("r")
     assert len(cs.pii_paths()) == 1
     src.write_text(json.dumps({"text": "now there is nothing here at all"}) + "\n")
-    run_ingest(settings, "r", [str(src)], quiet=True)  # new input: new shard, old sidecar stale
+    jobs.ingest(settings, "r", [str(src)])  # new input: new shard, old sidecar stale
     assert cs.pii_paths() == []
     scan(Store(data), "r", settings, LocalExecutor(1))
     (path,) = cs.pii_paths()

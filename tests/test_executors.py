@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from corpuscope.ingest.executors import LocalExecutor, RayExecutor
-from corpuscope.ingest.pipeline import ingest, plan_sources
 
 from corpuscope.config import Settings
+from corpuscope.ingest.executors import LocalExecutor, RayExecutor
+from corpuscope.ingest.pipeline import ingest, plan_sources
 from corpuscope.store import Store
 from tests.conftest import SAMPLES, documents
 

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from corpuscope.config import Settings
+from corpuscope.errors import CorpusLocked
 from corpuscope.index.build import build_index, index_root, read_layout
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
 from corpuscope.index.searcher import Indexes
-
-from corpuscope.config import Settings
-from corpuscope.models import Filters
+from corpuscope.models.answers import Filters
 from corpuscope.store import Store
 from tests.conftest import PEOPLE, SAMPLES, corpuscope_cmd, run_cmd, write_people
 
@@ -116,8 +117,6 @@ def test_changing_the_partitions_builds_a_new_generation(cli, data_dir: Path):
 
 def test_a_second_build_refuses_while_one_runs(cli, data_dir: Path):
     from corpuscope.index.build import _build_lock
-
-    from corpuscope.store import CorpusLocked
 
     cli("ingest", C4, "--corpus", "c", "--quiet")
     cs = Store(data_dir).corpus("c")

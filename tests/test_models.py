@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpuscope.ingest.normalise import normalise_batch, normalise_text, to_document
-from corpuscope.ingest.pipeline import plan_sources
-from corpuscope.ingest.readers import read_source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuscope.config import Settings
-from corpuscope.models import DOCUMENT_SCHEMA, Document, SourceRecord, make_doc_id
+from corpuscope.ingest.normalise import normalise_batch, normalise_text, to_document
+from corpuscope.ingest.pipeline import plan_sources
+from corpuscope.ingest.readers import read_source
+from corpuscope.models.documents import DOCUMENT_SCHEMA, Document, SourceRecord, make_doc_id
 
 texts = st.text(min_size=1, max_size=300).filter(lambda t: t.strip())
 urls = st.one_of(

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from corpuscope.ingest.normalise import (
     detect_language,
     domain_of,
@@ -14,8 +15,7 @@ from corpuscope.ingest.normalise import (
     to_document,
     to_utc,
 )
-
-from corpuscope.models import SourceRecord
+from corpuscope.models.documents import SourceRecord
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,6 @@ def test_registered_domain_offline(url, domain, monkeypatch):
 def test_quick_host_path_reads_urls_as_urlsplit_does():
     """`domain_of` finds ordinary hosts without urlsplit; it must agree with urlsplit."""
     from corpuscope.ingest.normalise import _domain_of_url
-
     from tests.conftest import SAMPLES
 
     urls = set()

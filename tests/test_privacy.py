@@ -11,15 +11,15 @@ import duckdb
 import phonenumbers
 import pyarrow.parquet as pq
 import pytest
+
+from corpuscope.config import Settings
 from corpuscope.ingest.executors import LocalExecutor
+from corpuscope.models.documents import PII_SCHEMA, PiiSpan
 from corpuscope.privacy.detect import Detector, _may_be_phone, detector_name, result_key
 from corpuscope.privacy.hashing import normalise_value, store_key, value_hash
 from corpuscope.privacy.lookup import find_identifier, guess_entity
 from corpuscope.privacy.redact import redact
 from corpuscope.privacy.scan import scan, scanner_version
-
-from corpuscope.config import Settings
-from corpuscope.models import PII_SCHEMA, PiiSpan
 from corpuscope.store import Store
 from tests.conftest import SAMPLES, documents
 from tests.planted import PHONES, make_planted, real_texts, score
@@ -156,10 +156,10 @@ def planted_store(tmp_path_factory):
         "".join(json.dumps({"id": f"doc-{i}", "text": t}) + "\n" for i, t in enumerate(texts))
     )
     data = root / "data"
-    from corpuscope.cli import run_ingest
+    from corpuscope import jobs
 
     settings = Settings(data=data, workers=1, shard_docs=25)
-    assert run_ingest(settings, "p", [str(src)], quiet=True).ok
+    assert jobs.ingest(settings, "p", [str(src)]).ok
     summary = scan(Store(data), "p", settings, LocalExecutor(1))
     assert summary.ok and summary.shards_scanned == 3
     return data, texts, planted, summary
@@ -338,11 +338,11 @@ def test_ner_finds_people_when_a_model_is_installed(tmp_path):
         )
         + "\n"
     )
-    from corpuscope.cli import run_ingest
+    from corpuscope import jobs
 
     data = tmp_path / "data"
     settings = Settings(data=data, workers=1, ner=True)
-    run_ingest(settings, "n", [str(src)], quiet=True)
+    jobs.ingest(settings, "n", [str(src)])
     summary = scan(Store(data), "n", settings, LocalExecutor(1))
     assert summary.ner_model and summary.by_entity.get("PERSON", 0) > 0
     assert "de" in summary.by_language and "PERSON" in summary.by_language["de"]["not_detected"]

@@ -112,10 +112,9 @@ def test_accounting_holds_for_every_shard_of_the_demo(cli, data_dir: Path):
 
 def test_a_record_that_cannot_be_normalised_is_quarantined(tmp_path: Path):
     """A shard is normalised at once; a record that breaks that is found and quarantined."""
-    from corpuscope.ingest.pipeline import _ShardWriter, plan_sources
-
     from corpuscope.config import Settings
-    from corpuscope.models import SourceRecord
+    from corpuscope.ingest.pipeline import _ShardWriter, plan_sources
+    from corpuscope.models.documents import SourceRecord
 
     settings = Settings(data=tmp_path / "data")
     path = tmp_path / "x.jsonl"

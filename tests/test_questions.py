@@ -6,13 +6,14 @@ import random
 import re
 
 import pytest
-from corpuscope.index.membership import membership
-from corpuscope.index.person import name_variants, person
-from corpuscope.index.query import QueryError, document, exact, search
-from corpuscope.index.searcher import Indexes
 
 from corpuscope.config import Settings
-from corpuscope.models import Filters
+from corpuscope.errors import QueryError
+from corpuscope.index.membership import membership
+from corpuscope.index.person import name_variants, person
+from corpuscope.index.query import document, exact, search
+from corpuscope.index.searcher import Indexes
+from corpuscope.models.answers import Filters
 from corpuscope.store import Store
 from tests.conftest import documents
 

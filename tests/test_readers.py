@@ -15,11 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from corpuscope.ingest.pipeline import plan_hf, plan_sources
-from corpuscope.ingest.readers import SourceRefused, detect_format, read_source
 
 from corpuscope.config import Settings
-from corpuscope.models import Quarantined, SourceRecord
+from corpuscope.errors import SourceRefused
+from corpuscope.ingest.pipeline import plan_hf, plan_sources
+from corpuscope.ingest.readers import detect_format, read_source
+from corpuscope.models.documents import Quarantined, SourceRecord
 from tests.conftest import SAMPLES, documents
 
 C4 = SAMPLES / "c4" / "c4-en-sample-449.jsonl.gz"
@@ -106,7 +107,7 @@ def test_warc_html_responses_become_main_text(path: Path):
     assert detect_format(path) == "warc"
     docs = [r for r in recs if isinstance(r, SourceRecord)]
     # every response is counted: a document, quarantined, or skipped (non-HTML / non-200)
-    from corpuscope.ingest.readers import Skipped
+    from corpuscope.models.documents import Skipped
 
     assert len(recs) == _warc_responses(path)
     assert docs and all("<html" not in r.text.lower() for r in docs)
@@ -198,15 +199,14 @@ def test_custom_fields(tmp_path: Path):
 
 def test_hf_datasets_local_files(data_dir: Path):
     """`datasets` streams local files the same way it streams the hub (no network here)."""
-    from corpuscope.cli import run_ingest
+    from corpuscope import jobs
 
     settings = Settings(data=data_dir)
-    summary = run_ingest(
+    summary = jobs.ingest(
         settings,
         "hf",
         [],
         hf={"name": "json", "data_files": [str(C4)], "split": "train", "limit": 100},
-        quiet=True,
     )
     assert summary.ok and summary.documents_written == 100
     table = documents(data_dir, "hf")

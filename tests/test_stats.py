@@ -15,14 +15,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from corpuscope.api.app import create_app
-from corpuscope.index.disclosure import suppress
-from corpuscope.index.stats import SPECS, TABLES, build_stats, is_current, load_table, stats_dir
-from corpuscope.index.summary import build_summary, to_markdown, top_domains
 from fastapi.testclient import TestClient
 
+from corpuscope.api.app import create_app
 from corpuscope.config import Settings
 from corpuscope.state import State
+from corpuscope.stats.build import SPECS, TABLES, build_stats, is_current, load_table, stats_dir
+from corpuscope.stats.disclosure import suppress
+from corpuscope.stats.summary import build_summary, to_markdown, top_domains
 from corpuscope.store import Store
 from tests.conftest import ROOT, SAMPLES, documents
 
@@ -419,7 +419,7 @@ def test_months_are_utc_whatever_the_machines_time_zone(indexed: Path):
     import sys
 
     code = (
-        "import duckdb, sys; from corpuscope.index.stats import open_views\n"
+        "import duckdb, sys; from corpuscope.stats.build import open_views\n"
         "con = duckdb.connect(); open_views(con, {'shards': [], 'pii': []}, None)\n"
         "print(con.sql(\"select strftime(TIMESTAMPTZ '2020-03-31 23:00+00', '%Y-%m')\").fetchall()[0][0])"
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Path, Query, Request
+
 from corpuscope.api.deps import IndexesDep, SettingsDep, run_query
 from corpuscope.api.errors import ERROR_RESPONSES
 from corpuscope.index.query import corpora, document
-from fastapi import APIRouter, Path, Query, Request
-
-from corpuscope.models import CorpusInfo, DocumentView
+from corpuscope.models.answers import CorpusInfo, DocumentView
 
 router = APIRouter(tags=["corpora"], responses=ERROR_RESPONSES)
 

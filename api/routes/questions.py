@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query, Request
+
 from corpuscope.api.deps import IndexesDep, SettingsDep, run_query
 from corpuscope.api.errors import ERROR_RESPONSES
 from corpuscope.index.membership import membership
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
-from fastapi import APIRouter, Query, Request
-
-from corpuscope.models import (
+from corpuscope.models.answers import (
     ExactAnswer,
     ExactRequest,
     Filters,

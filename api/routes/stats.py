@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from corpuscope.api.auth import CallerDep
-from corpuscope.api.deps import run_query
-from corpuscope.api.errors import ERROR_RESPONSES
-from corpuscope.index.stats import SPECS
-from corpuscope.index.statsview import MEDIA, StatsView
-from corpuscope.index.summary import build_summary, load_provider, provider_file, to_markdown
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from corpuscope.models import DomainAnswer, StatsIndex, StatsTable, StatsTableInfo
+from corpuscope.api.auth import CallerDep
+from corpuscope.api.deps import run_query
+from corpuscope.api.errors import ERROR_RESPONSES
+from corpuscope.errors import QueryError
+from corpuscope.models.answers import DomainAnswer, StatsIndex, StatsTable, StatsTableInfo
+from corpuscope.stats.build import SPECS
+from corpuscope.stats.summary import build_summary, load_provider, provider_file, to_markdown
+from corpuscope.stats.view import MEDIA, StatsView
 
 router = APIRouter(tags=["statistics"], responses=ERROR_RESPONSES)
 Corpus = Annotated[str, Path(max_length=64)]
@@ -69,7 +70,6 @@ async def stats_table(
     The public sees small cells suppressed; the auditor role sees the full table, and its
     `.parquet` is the published file (its sha256 is in the manifest).
     """
-    from corpuscope.index.query import QueryError
 
     view = _view(request)
     public = not who.at_least("auditor")

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from corpuscope.index.stats import TableSpec
+from corpuscope.stats.build import TableSpec
 
 
 @dataclass

@@ -21,9 +21,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from corpuscope.index.disclosure import suppress
-from corpuscope.index.stats import SPECS, load_table, read_manifest
-
+from corpuscope.errors import NoStatistics, UsageError
+from corpuscope.stats.build import SPECS, load_table, read_manifest
+from corpuscope.stats.disclosure import suppress
 from corpuscope.store import CorpusStore
 
 TEMPLATE = "AI Office, Template for the Public Summary of Training Content for general-purpose AI models (July 2025)"
@@ -48,8 +48,11 @@ def provider_file(cs: CorpusStore) -> Path:
 def load_provider(path: Path | None) -> dict[str, Any]:
     if path is None or not path.exists():
         return {}
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
 
 
 class _Declared:
@@ -100,7 +103,7 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
     its figures come from the tables as the public sees them (`threshold`: small cells)."""
     manifest = read_manifest(cs)
     if manifest is None:
-        raise FileNotFoundError(f"no statistics for {cs.name}: run `corpuscope stats` first")
+        raise NoStatistics(f"no statistics for {cs.name}: run `corpuscope stats` first")
     d = _Declared(provider)
     overview = load_table(cs, "overview").to_pylist()[0]
     languages = load_table(cs, "by_language").to_pylist()
@@ -120,7 +123,7 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
     period = f"{first:%Y-%m} to {last:%Y-%m}" if first and last else "unknown (no timestamps)"
     kind = provider.get("corpus", {}).get("kind")
     if kind is not None and kind not in CORPUS_KINDS:
-        raise ValueError(f"corpus.kind must be one of {', '.join(CORPUS_KINDS)}")
+        raise UsageError(f"corpus.kind must be one of {', '.join(CORPUS_KINDS)}")
     this_corpus = {
         "name": provider.get("corpus", {}).get("name", cs.name),
         "url": d("corpus.url"),

@@ -25,7 +25,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpuscope.models import DOCUMENT_SCHEMA, PII_SCHEMA
+from corpuscope.errors import Damaged, NoStatistics
+from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA
 from corpuscope.store import CorpusStore, publish_bytes
 
 STATS_VERSION = 1
@@ -393,15 +394,17 @@ def load_table(cs: CorpusStore, name: str) -> pa.Table:
     """A published table, checked against the manifest's sha256."""
     m = read_manifest(cs)
     if m is None:
-        raise FileNotFoundError(
+        raise NoStatistics(
             f"no statistics for {cs.name}: run `corpuscope stats --corpus {cs.name}`"
         )
     entry = m["tables"].get(name)
     if entry is None:
-        raise KeyError(name)
+        raise NoStatistics(f"no statistics table {name!r} for {cs.name}")
     data = (stats_dir(cs) / entry["file"]).read_bytes()
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise ValueError(f"{entry['file']} does not match its sha256 in the manifest")
+        raise Damaged(
+            f"{entry['file']} does not match its sha256 in the manifest: run `corpuscope verify --repair`"
+        )
     # One thread: pyarrow 26 can abort the interpreter at exit after a threaded read of a
     # small in-memory file with time-zone columns.
     return pq.read_table(pa.BufferReader(data), use_threads=False)

@@ -16,18 +16,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpuscope.index.disclosure import suppress
-from corpuscope.index.stats import SPECS, is_current, load_table, read_manifest, stats_dir
 from pydantic_core import to_json
 
-from corpuscope.models import DomainAnswer
+from corpuscope.errors import NoStatistics, UsageError
+from corpuscope.models.answers import DomainAnswer
+from corpuscope.stats.build import SPECS, is_current, load_table, read_manifest, stats_dir
+from corpuscope.stats.disclosure import suppress
 from corpuscope.store import Store
 
 MEDIA = {"json": "application/json", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
-
-
-class NoStatistics(LookupError):
-    """A corpus or table without published statistics (HTTP 404)."""
 
 
 class StatsView:
@@ -104,7 +101,7 @@ class StatsView:
         elif fmt == "json":
             data = to_json(rows)  # as the JSON API writes them (pydantic)
         else:
-            raise ValueError("format must be csv, json or parquet")
+            raise UsageError("format must be csv, json or parquet")
         return data, MEDIA[fmt]
 
     def domain(self, corpus: str, query: str, public: bool) -> DomainAnswer:

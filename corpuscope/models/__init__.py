@@ -1,0 +1,10 @@
+"""The data model that flows through every stage.
+
+The document model is the Arrow schema `DOCUMENT_SCHEMA` (`documents.py`): readers yield
+`SourceRecord` (or `Quarantined`), normalisation turns a shard's records into an Arrow table
+of that schema column by column, and every later stage (scan, index, statistics) reads the
+Parquet shards through it; `Document` and `PiiSpan` are the typed rows of those tables.
+`work.py` holds the units of work and manifest entries (`Shard`, `SourceTask`, `ScanTask`,
+`PiiShard`, `ShardResult`), `runs.py` the run summaries the jobs return, `answers.py` the
+requests and answers of the questions (pydantic, so they are the API's schema too).
+"""

@@ -1,0 +1,229 @@
+"""Requests and answers of the questions and statistics (pydantic: the API's schema too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Snippet(BaseModel):
+    """A redacted window of a document (at most `snippet_words` words) with highlights.
+
+    `highlights` are [start, end) character offsets into `text` (the redacted text), computed
+    after redaction; `start` is where the window begins in the document.
+    """
+
+    text: str
+    highlights: list[tuple[int, int]] = []
+    start: int = 0
+    end: int = 0
+    redactions: int = 0
+
+
+class Hit(BaseModel):
+    doc_id: str
+    corpus: str
+    score: float
+    url: str | None = None
+    domain: str | None = None
+    language: str | None = None
+    timestamp: datetime | None = None
+    snippet: Snippet
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    corpora: list[str]
+    total: int
+    offset: int
+    k: int
+    hits: list[Hit]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class ExactHit(Hit):
+    occurrences: int
+
+
+class ExactAnswer(BaseModel):
+    passage: str  # the normalised passage that was looked for
+    case_sensitive: bool
+    documents: int
+    occurrences: int
+    candidates: int  # documents the phrase query returned, before confirmation on the text
+    hits: list[ExactHit]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class Span(BaseModel):
+    start: int
+    end: int
+
+
+class MembershipEvidence(BaseModel):
+    doc_id: str
+    corpus: str
+    coverage: float
+    longest_run: int  # words
+    passage_spans: list[Span]
+    document_spans: list[Span]
+    snippet: Snippet
+
+
+class MembershipAnswer(BaseModel):
+    verdict: str  # verbatim | near-duplicate | partial | not-found
+    coverage: float
+    longest_run: int
+    passage_words: int
+    shingle_words: int
+    thresholds: dict[str, float]
+    evidence: list[MembershipEvidence]
+    candidates: int
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class PersonCorpus(BaseModel):
+    corpus: str
+    name_documents: int
+    identifier_documents: dict[str, int]  # identifier label ("email 1") -> documents
+    any_identifier_documents: int
+    both_documents: int
+
+
+class PersonEvidence(BaseModel):
+    doc_id: str
+    corpus: str
+    name: bool
+    identifiers: list[str]  # labels of the identifiers the document holds
+    snippet: Snippet
+
+
+class PersonAnswer(BaseModel):
+    name: str
+    variants: list[str]
+    corpora: list[PersonCorpus]
+    evidence: list[PersonEvidence]
+    partial: bool = False
+    took_ms: float = 0.0
+
+
+class DocumentView(BaseModel):
+    doc_id: str
+    corpus: str
+    shard: str
+    url: str | None = None
+    domain: str | None = None
+    language: str | None = None
+    timestamp: datetime | None = None
+    n_chars: int
+    window: Snippet
+
+
+class CorpusInfo(BaseModel):
+    """A corpus and its sizes: what was ingested and what the index holds."""
+
+    name: str
+    shards: int
+    documents: int
+    quarantined: int
+    text_bytes: int
+    parquet_bytes: int
+    indexed_documents: int
+    index_bytes: int
+    index_partitions: int
+
+
+# -- questions: what the API and CLI ask of the index --------------------------------------------
+_STRICT = ConfigDict(extra="forbid")
+
+
+class Filters(BaseModel):
+    """What every question can be narrowed to: corpora, domain, language, shard, time range."""
+
+    model_config = _STRICT
+
+    corpora: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=32)
+    domain: str | None = Field(None, max_length=253)
+    language: str | None = Field(None, max_length=16)
+    shard: str | None = Field(None, max_length=200)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ExactRequest(Filters):
+    passage: str = Field(..., min_length=1, max_length=100_000)
+    case_sensitive: bool = True
+    k: int = Field(10, ge=1, le=1000)
+
+
+class MembershipRequest(Filters):
+    passage: str = Field(..., min_length=1, max_length=100_000)
+    k: int = Field(5, ge=1, le=1000)
+
+
+class PersonRequest(Filters):
+    name: str = Field("", max_length=10_000)
+    emails: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    phones: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    usernames: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    urls: list[Annotated[str, Field(max_length=512)]] = Field([], max_length=100)
+    k: int = Field(10, ge=1, le=1000)
+
+
+# -- statistics: what the API serves about a corpus --------------------------------------------
+class StatsTableInfo(BaseModel):
+    name: str
+    description: str
+    rows: int
+    columns: list[str]
+    sha256: str  # of the full table as published (Parquet)
+    downloads: dict[str, str]
+
+
+class StatsIndex(BaseModel):
+    corpus: str
+    current: bool  # computed from the corpus as it is now
+    computed_at: float
+    role: str
+    small_cell_threshold: int | None  # None: full tables (auditor)
+    tables: list[StatsTableInfo]
+    manifest: dict[str, Any]
+
+
+class StatsTable(BaseModel):
+    corpus: str
+    table: str
+    description: str
+    columns: list[str]
+    total_rows: int
+    offset: int
+    limit: int
+    rows: list[dict[str, Any]]
+    role: str
+    small_cell_threshold: int | None
+    hidden_rows: int
+    hidden_cells: int
+    sha256: str
+
+
+class DomainAnswer(BaseModel):
+    """Is my website in this corpus? (the Washington Post's C4 lookup, for any corpus)"""
+
+    corpus: str
+    query: str
+    domain: str  # the registered domain looked up
+    found: bool
+    suppressed: bool = False  # found, but too few documents to show figures publicly
+    rank: int | None = None
+    domains: int  # domains in the corpus
+    documents: int | None = None
+    words: int | None = None
+    bytes: int | None = None
+    share_of_words: float | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
