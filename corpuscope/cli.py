@@ -332,13 +332,10 @@ def corpora_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """List the corpora in the data directory with their shard and document counts."""
+    """List the corpora with their shard and document counts, and whether each is scanned,
+    indexed and its statistics current (current, stale or missing; `verify` checks files)."""
     settings = _settings(data_dir)
-    store = Store(settings.data)
-    rows = []
-    for name in store.corpora():
-        totals = store.corpus(name).manifest().totals()
-        rows.append({"corpus": name, **totals})
+    rows = jobs.corpora(settings)
     if as_json:
         print(json.dumps(rows, indent=1))
         return
@@ -348,8 +345,11 @@ def corpora_cmd(
         )
         return
     t = Table(title=f"corpora in {settings.data}")
-    for col in ("corpus", "shards", "failed", "documents", "quarantined", "text MB", "parquet MB"):
-        t.add_column(col, justify="left" if col == "corpus" else "right")
+    cols = ("corpus", "shards", "failed", "documents", "quarantined", "text MB", "parquet MB")
+    for col in (*cols, "scanned", "indexed", "stats"):
+        t.add_column(
+            col, justify="left" if col in ("corpus", "scanned", "indexed", "stats") else "right"
+        )
     for r in rows:
         t.add_row(
             r["corpus"],
@@ -359,8 +359,58 @@ def corpora_cmd(
             f"{r['quarantined']:,}",
             f"{r['text_bytes'] / 1e6:.2f}",
             f"{r['parquet_bytes'] / 1e6:.2f}",
+            *(_state(r[k]) for k in ("scanned", "indexed", "stats")),
         )
     out.print(t)
+
+
+def _state(state: str) -> str:
+    colour = {"current": "green", "stale": "yellow", "missing": "dim", "damaged": "red"}[state]
+    return f"[{colour}]{state}[/]"
+
+
+@app.command("verify")
+def verify_cmd(
+    corpus: Annotated[str | None, typer.Option(help="Corpus to check (default all).")] = None,
+    repair: Annotated[
+        bool, typer.Option(help="Redo exactly what is damaged or stale, then check again.")
+    ] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Sizes and footers only, no sha256 of every file.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Check shards, PII sidecars, the index and the statistics against what was recorded
+    (sizes, sha256, Parquet footers, the inputs each was made from); name every damaged or
+    stale file and exit 1 if there is one. --repair re-ingests damaged shards from their
+    source, rescans, reindexes and recomputes the statistics as needed, then checks again.
+    """
+    settings = _settings(data_dir)
+    reports = jobs.verify(settings, corpus, repair=repair, deep=not quick)
+    ok = all(r.ok for r in reports)
+    if as_json:
+        print(json.dumps([r.to_json() for r in reports], indent=1))
+        raise typer.Exit(0 if ok else 1)
+    for r in reports:
+        checked = ", ".join(f"{n} {step}" for step, n in r.checked.items())
+        head = "[green]ok[/]" if r.ok else "[red]problems[/]"
+        out.print(f"[bold]{r.corpus}[/]: {head} (files checked: {checked})")
+        if r.before:
+            out.print(f"  found {len(r.before)} before the repair:")
+            for s in r.before:
+                out.print(
+                    f"    {_state(s.state)} {s.step} {escape(s.artifact)}: {escape(s.reason)}"
+                )
+        for line in r.repaired:
+            out.print(f"  [green]repaired[/]: {escape(line)}")
+        for line in r.unrepaired:
+            out.print(f"  [red]not repaired[/]: {escape(line)}")
+        for s in r.found:
+            out.print(f"  {_state(s.state)} {s.step} {escape(s.artifact)}: {escape(s.reason)}")
+    if not reports:
+        out.print(f"no corpora in {settings.data}")
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command("index")

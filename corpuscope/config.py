@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory limit of DuckDB while it computes statistics (e.g. 2GB); it spills to disk past it.",
     )
+    debug: bool = Field(
+        False,
+        description="Print the traceback of an unexpected error in a worker (ingest) to stderr.",
+    )
     host: str = Field("127.0.0.1", description="Address `corpuscope serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `corpuscope serve` listens on.")
 

@@ -17,6 +17,7 @@ from corpuscope.config import Settings
 from corpuscope.errors import NotFound, UsageError
 from corpuscope.models.runs import IndexSummary, IngestSummary, ScanSummary
 from corpuscope.store import CorpusStore, Store
+from corpuscope.verify import Report
 
 
 class Progress(Protocol):
@@ -183,6 +184,46 @@ def summary(settings: Settings, corpus: str, provider_file: Path | None = None) 
     cs = existing_corpus(settings, corpus)
     provider = load_provider(provider_file or default_provider(cs))
     return build_summary(cs, provider, settings.small_cell_threshold)
+
+
+def verify(
+    settings: Settings, corpus: str | None = None, repair: bool = False, deep: bool = True
+) -> list[Report]:
+    """Check every corpus (or one) for damaged or stale files; with `repair`, redo exactly
+    those and check again. A report per corpus."""
+    from corpuscope.verify import repair as redo
+    from corpuscope.verify import verify_corpus
+
+    store = Store(settings.data)
+    names = [existing_corpus(settings, corpus).name] if corpus else store.corpora()
+    reports = []
+    for name in names:
+        cs = store.corpus(name)
+        report = verify_corpus(cs, settings, deep)
+        if repair and not report.ok:
+            redo(cs, settings, report)
+            again = verify_corpus(cs, settings, deep)
+            again.before, again.repaired, again.unrepaired = (
+                report.found,
+                report.repaired,
+                report.unrepaired,
+            )
+            report = again
+        reports.append(report)
+    return reports
+
+
+def corpora(settings: Settings) -> list[dict[str, Any]]:
+    """Every corpus with its counts and whether it is scanned, indexed and its statistics
+    current (from the manifests: cheap)."""
+    from corpuscope.artifacts import statuses, summarise
+
+    store = Store(settings.data)
+    rows = []
+    for name in store.corpora():
+        cs = store.corpus(name)
+        rows.append({"corpus": name, **cs.manifest().totals(), **summarise(statuses(cs, settings))})
+    return rows
 
 
 def samples_dir() -> Path:

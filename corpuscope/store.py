@@ -7,7 +7,12 @@ Layout (DESIGN.md, "The data directory")::
     <data>/corpora/<corpus>/quarantine/*.parquet  records that could not be read, with reasons
     <data>/corpora/<corpus>/pii/*.parquet       PII span sidecars, one per shard
     <data>/corpora/<corpus>/pii/manifest.json   which shards were scanned, by which scanner
+    <data>/corpora/<corpus>/index/              the tantivy index (CURRENT names its generation)
+    <data>/corpora/<corpus>/stats/              statistics tables and their manifest
     <data>/secret.key                           the per-store key of identifier hashes
+
+The data directory holds raw text with personal data: it is created readable by its owner
+only (folders 0700, files 0600: a `Store` sets the process's umask to 077).
 
 Every file is published atomically: written to a temporary name in the same folder, fsynced,
 renamed, and the manifest is updated last. A reader lists shards from the manifest only, so
@@ -19,9 +24,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +49,36 @@ def check_corpus_name(name: str) -> str:
             f"invalid corpus name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
         )
     return name
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def parquet_problem(path: Path, size: int | None = None, sha256: str | None = None) -> str | None:
+    """Why a Parquet file cannot be trusted, or None: missing, another size than recorded, an
+    unreadable footer, or (given `sha256`) other bytes than recorded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    if size is not None and actual != size:
+        return f"{actual} bytes, {size} recorded (truncated or replaced)"
+    try:
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable Parquet footer ({type(exc).__name__})"
+    if sha256 is not None and sha256_file(path) != sha256:
+        return "sha256 differs from the one recorded"
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -113,6 +150,7 @@ class CorpusStore:
         self.pii_manifest_path = self.pii_dir / "manifest.json"
         self.stats_dir = root / "stats"
         self.stats_manifest_path = self.stats_dir / "manifest.json"
+        self.index_dir = root / "index"
 
     # -- reading -------------------------------------------------------------------------
     def manifest(self) -> Manifest:
@@ -135,15 +173,27 @@ class CorpusStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot read {self.pii_manifest_path}: {exc}") from exc
 
+    def shard_problem(self, shard: Shard, deep: bool = False) -> str | None:
+        """Why a done shard's file cannot be trusted (None when it can); cheap (size and
+        footer) unless `deep` also compares its sha256 with the manifest's."""
+        return parquet_problem(
+            self.root / shard.parquet, shard.parquet_bytes, shard.sha256 if deep else None
+        )
+
+    def live_sidecars(self, shards: Iterable[Shard]) -> dict[str, dict[str, Any]]:
+        """PII manifest entries of these shards made from their current bytes (a sidecar's
+        offsets are only good for the text it was scanned in), by shard id."""
+        entries = self.pii_manifest()["shards"]
+        return {
+            s.shard_id: entries[s.shard_id]
+            for s in shards
+            if entries.get(s.shard_id, {}).get("source_sha256") == s.sha256
+        }
+
     def pii_paths(self) -> list[Path]:
         """Sidecars of the scanned shards that are still in the corpus."""
-        live = {s.shard_id: s.sha256 for s in self.manifest().done()}
-        entries = self.pii_manifest()["shards"]
-        return [
-            self.root / e["path"]
-            for k, e in sorted(entries.items())
-            if live.get(k) == e.get("source_sha256")
-        ]  # offsets of the current text only
+        live = self.live_sidecars(self.manifest().done())
+        return [self.root / live[k]["path"] for k in sorted(live)]
 
     def shard_paths(self) -> list[Path]:
         """Parquet files of the published, done shards, in shard-id order."""
@@ -159,7 +209,7 @@ class CorpusStore:
         """Hold the corpus's writer lock; wait up to `timeout` seconds, then refuse clearly."""
         self.root.mkdir(parents=True, exist_ok=True)
         lock_path = self.root / ".write.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -189,7 +239,7 @@ class CorpusStore:
     @contextlib.contextmanager
     def _manifest_lock(self) -> Iterator[None]:
         """Serialise manifest read-modify-write between the workers of one run."""
-        fd = os.open(self.root / ".manifest.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.root / ".manifest.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -274,6 +324,20 @@ class Store:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"data directory {self.root} exists and is not a folder")
+        os.umask(0o077)  # every folder and file written under it is its owner's only
+
+    def exposure(self) -> str | None:
+        """A warning when others may read the data directory (it holds personal data)."""
+        try:
+            mode = self.root.stat().st_mode
+        except FileNotFoundError:
+            return None
+        if mode & 0o077:
+            return (
+                f"the data directory {self.root} is readable by other users (mode "
+                f"{stat.filemode(mode)}); it holds personal data: chmod -R go-rwx {self.root}"
+            )
+        return None
 
     def corpus(self, name: str) -> CorpusStore:
         return CorpusStore(self.root / "corpora" / check_corpus_name(name), name)

@@ -31,11 +31,12 @@ import orjson
 import pyarrow.parquet as pq
 import tantivy
 
-from corpuscope.errors import CorpusLocked
+from corpuscope.artifacts import Made
+from corpuscope.errors import CorpusLocked, Damaged
 from corpuscope.index.schema import INDEX_VERSION, open_index
 from corpuscope.models.runs import IndexSummary
 from corpuscope.models.work import Shard
-from corpuscope.store import CorpusStore, publish_bytes
+from corpuscope.store import CorpusStore, parquet_problem, publish_bytes, sha256_file
 
 _COLUMNS = ["doc_id", "corpus", "shard", "url", "domain", "timestamp", "language", "text"]
 
@@ -69,17 +70,45 @@ class Layout:
 
 
 def index_root(cs: CorpusStore) -> Path:
-    return cs.root / "index"
+    return cs.index_dir
 
 
 def read_layout(root: Path) -> Layout:
-    """The published generation of the index in `root` (generation None when there is none)."""
+    """The published generation of the index in `root` (generation None when there is none).
+
+    Its `index.json` also records what the last build made it from (`made`) and the size and
+    sha256 of every file of its partitions (`files`), which `verify` and the searcher check.
+    """
     try:
         generation = (root / "CURRENT").read_text().strip()
         meta = orjson.loads((root / generation / "index.json").read_bytes())
     except FileNotFoundError:
         return Layout(root)
-    return Layout(root, generation, meta["partitions"], meta["version"])
+    return Layout(root, generation, meta["partitions"], meta["version"], meta)
+
+
+def index_made(cs: CorpusStore) -> Made | None:
+    """What the corpus's published index was made from (None: no index, or none recorded)."""
+    return Made.from_json(read_layout(cs.index_dir).extra.get("made"))
+
+
+def index_files(layout: Layout, known: dict[str, list] | None = None) -> dict[str, list]:
+    """Every file of a generation's partitions: relative path -> [size, sha256]. tantivy's
+    segment files never change once written, so a file `known` with the same size keeps its
+    recorded hash (and a file damaged since still disagrees with it)."""
+    known = known or {}
+    files = {}
+    for part in layout.partition_paths():
+        for path in sorted(part.iterdir()):
+            if not path.is_file() or path.name.startswith(".tantivy-"):  # lock files
+                continue
+            rel = path.relative_to(layout.folder).as_posix()
+            size = path.stat().st_size
+            old = known.get(rel)
+            files[rel] = (
+                old if old and old[0] == size and path.suffix else [size, sha256_file(path)]
+            )
+    return files
 
 
 def partition_of(shard_id: str, partitions: int) -> int:
@@ -88,20 +117,21 @@ def partition_of(shard_id: str, partitions: int) -> int:
     return int.from_bytes(digest, "big") % partitions
 
 
-def _units(cs: CorpusStore, partitions: int) -> dict[str, Unit]:
-    pii = cs.pii_manifest()["shards"]
-    units = {}
-    for s in cs.manifest().done():
-        entry = pii.get(s.shard_id)
-        pii_ok = entry is not None and entry.get("source_sha256") == s.sha256
-        key = f"{s.shard_id}@{s.sha256[:16]}+{entry['sha256'][:16] if pii_ok else '-'}"
+def _units(cs: CorpusStore, partitions: int) -> tuple[dict[str, Unit], dict[str, str]]:
+    """The units the index should hold, and the inputs they are read from (with sha256s)."""
+    shards = cs.manifest().done()
+    live = cs.live_sidecars(shards)
+    units, inputs = {}, {}
+    for s in shards:
+        entry = live.get(s.shard_id)
+        key = f"{s.shard_id}@{s.sha256[:16]}+{entry['sha256'][:16] if entry else '-'}"
         units[key] = Unit(
-            s,
-            cs.root / entry["path"] if pii_ok else None,
-            key,
-            partition_of(s.shard_id, partitions),
+            s, cs.root / entry["path"] if entry else None, key, partition_of(s.shard_id, partitions)
         )
-    return units
+        inputs[s.parquet] = s.sha256
+        if entry:
+            inputs[entry["path"]] = entry["sha256"]
+    return units, inputs
 
 
 def present_units(index: tantivy.Index) -> set[str]:
@@ -153,6 +183,21 @@ def documents_of(cs: CorpusStore, unit: Unit) -> Iterator[tantivy.Document]:
                     doc.add_text("pii", h)
                 doc.add_bytes("spans", orjson.dumps(doc_spans))
             yield doc
+
+
+def _refuse_damaged(cs: CorpusStore, units: list[Unit]) -> None:
+    """Index nothing from a damaged shard or sidecar (a cheap size and footer check)."""
+    damaged = [
+        f"{path.relative_to(cs.root)}: {problem}"
+        for u in units
+        for path, size in ((cs.root / u.shard.parquet, u.shard.parquet_bytes), (u.pii_path, None))
+        if path is not None and (problem := parquet_problem(path, size))
+    ]
+    if damaged:
+        raise Damaged(
+            f"cannot index {cs.name} over damaged files ({'; '.join(damaged[:3])}): "
+            "run `corpuscope verify --repair`"
+        )
 
 
 @contextmanager
@@ -212,7 +257,7 @@ def build_index(
             layout = Layout(root, f"gen-{time.time_ns():x}", partitions, INDEX_VERSION)
             layout.folder.mkdir(parents=True)
         summary = IndexSummary(cs.name, partitions, layout.generation, rebuilt=fresh)
-        wanted = _units(cs, partitions)
+        wanted, inputs = _units(cs, partitions)
         for part, path in enumerate(layout.partition_paths()):
             path.mkdir(exist_ok=True)
             index = open_index(str(path))
@@ -220,6 +265,7 @@ def build_index(
             mine = {k: u for k, u in wanted.items() if u.partition == part}
             remove = have - mine.keys()
             add = [mine[k] for k in sorted(mine.keys() - have)]
+            _refuse_damaged(cs, add)
             summary.shards_kept += len(have & mine.keys())
             if not remove and not add:
                 continue
@@ -237,9 +283,14 @@ def build_index(
             writer.wait_merging_threads()
             summary.shards_added += len(add)
             summary.shards_removed += len(remove)
+        meta = {
+            "partitions": partitions,
+            "version": INDEX_VERSION,
+            "made": Made("index", str(INDEX_VERSION), inputs).to_json(),
+            "files": index_files(layout, None if fresh else layout.extra.get("files")),
+        }
+        publish_bytes(layout.folder / "index.json", orjson.dumps(meta))
         if fresh:
-            meta = {"partitions": partitions, "version": INDEX_VERSION}
-            publish_bytes(layout.folder / "index.json", orjson.dumps(meta))
             publish_bytes(root / "CURRENT", layout.generation.encode())
             if old is not None and old.exists():
                 shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,6 @@ import ctypes
 import functools
 import hashlib
 import json
-import os
 import re
 import time
 import traceback
@@ -30,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpuscope.config import Settings
-from corpuscope.errors import ShardFailure, SourceRefused
+from corpuscope.errors import Damaged, ShardFailure, SourceRefused
 from corpuscope.ingest.normalise import NORMALISER_VERSION, normalise_batch
 from corpuscope.ingest.readers import detect_format, read_source
 from corpuscope.models.documents import QUARANTINE_SCHEMA, Quarantined, Skipped, SourceRecord
@@ -288,6 +287,14 @@ class _ShardWriter:
         self.pending = []
         return table
 
+    def task_spec(self) -> dict[str, Any] | None:
+        """What `verify --repair` needs to read the shard again (a hub stream cannot be)."""
+        t = self.task
+        if t.format == "hf":
+            return None
+        location = str(Path(t.location).resolve())  # a repair may run from another folder
+        return {"location": location, "format": t.format, "options": t.options}
+
     def _shard(self, **kw: Any) -> Shard:
         base = dict(
             shard_id=self.id,
@@ -305,6 +312,7 @@ class _ShardWriter:
             sha256=None,
             reasons=dict(Counter(_reason_kind(q.reason) for q in self.quarantined)),
             normaliser=NORMALISER_VERSION,
+            task=self.task_spec(),
         )
         base.update(kw)
         return Shard(**base)
@@ -381,6 +389,7 @@ def run_source(
             if s.status == "done"
             and s.fingerprint == task.fingerprint
             and s.normaliser == NORMALISER_VERSION
+            and store.shard_problem(s) is None  # a truncated or replaced file is redone
         }
     )
     results: list[ShardResult] = []
@@ -411,7 +420,7 @@ def run_source(
     except Exception as exc:  # a bug or a resource error: fail this shard, keep the others going
         msg = f"{task.source}: unexpected {type(exc).__name__}: {exc}"
         results.append(ShardResult("failed", writer.fail(msg), task.source, msg))
-        if os.environ.get("CORPUSCOPE_DEBUG"):
+        if settings.debug:
             traceback.print_exc()
     return results
 
@@ -477,3 +486,37 @@ def _tally(summary: IngestSummary, r: ShardResult) -> None:
     summary.skipped_records += s.skipped
     summary.text_bytes += s.text_bytes
     summary.parquet_bytes += s.parquet_bytes
+
+
+def replan(shard: Shard, corpus: str, settings: Settings) -> SourceTask:
+    """The task that wrote `shard`, planned again from its recorded source (for a repair).
+
+    Refused (`Damaged`) when the source was not recorded (a hub stream), is gone, or has
+    changed since (or the settings that shape shards have): then it must be ingested again.
+    """
+    spec = shard.task
+    if spec is None:
+        raise Damaged(
+            f"{shard.parquet}: its source {shard.source!r} was not recorded; ingest it again"
+        )
+    path = Path(spec["location"])
+    if not path.exists():
+        raise Damaged(f"{shard.parquet}: its source {path} is gone; ingest it again")
+    if path.is_dir():  # a folder of OpenWebText .txt files
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p.suffix == ".txt" and not p.name.startswith(".")
+        )
+        content, size = _folder_fingerprint(files, path), sum(p.stat().st_size for p in files)
+    else:
+        content, size = _file_fingerprint(path), path.stat().st_size
+    task = _task(
+        corpus, shard.source, path, spec["format"], content, size, settings, spec["options"]
+    )
+    if task.fingerprint != shard.fingerprint:
+        raise Damaged(
+            f"{shard.parquet}: its source {path} has changed since it was ingested (or the "
+            "settings that shape shards have); ingest it again"
+        )
+    return task

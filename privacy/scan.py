@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpuscope.artifacts import Made
 from corpuscope.config import Settings
 from corpuscope.models.documents import PII_SCHEMA, PiiSpan
 from corpuscope.models.runs import ScanSummary
@@ -158,6 +159,7 @@ def scan_shard(
         by_entity=dict(Counter(s.entity_type for s in spans)),
         by_language={k: dict(v) for k, v in sorted(by_language.items())},
         ner=model,
+        made=Made("scan", version, {task.parquet: task.sha256}).to_json(),
         seconds=round(time.perf_counter() - started, 3),
     )
     cs.record_pii({task.shard_id: entry.to_json()})

@@ -25,9 +25,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpuscope.artifacts import Made, compare, live_inputs
 from corpuscope.errors import Damaged, NoStatistics
 from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA
-from corpuscope.store import CorpusStore, publish_bytes
+from corpuscope.store import CorpusStore, parquet_problem, publish_bytes
 
 STATS_VERSION = 1
 
@@ -294,8 +295,7 @@ def near_duplicates(con: duckdb.DuckDBPyConnection, params: dict[str, Any] = MIN
 
 def _inputs(cs: CorpusStore) -> dict[str, Any]:
     shards = sorted(cs.manifest().done(), key=lambda s: s.shard_id)
-    live = {s.shard_id: s.sha256 for s in shards}
-    pii = cs.pii_manifest()["shards"]
+    live = cs.live_sidecars(shards)
     return {
         "shards": [
             {"shard_id": s.shard_id, "source": s.source, "sha256": s.sha256, "parquet": s.parquet}
@@ -303,8 +303,7 @@ def _inputs(cs: CorpusStore) -> dict[str, Any]:
         ],
         "pii": [
             {"shard_id": k, "sha256": e["sha256"], "path": e["path"]}
-            for k, e in sorted(pii.items())
-            if live.get(k) == e.get("source_sha256")
+            for k, e in sorted(live.items())
         ],
     }
 
@@ -316,13 +315,20 @@ def read_manifest(cs: CorpusStore) -> dict[str, Any] | None:
         return None
 
 
+def made(cs: CorpusStore, inputs: dict[str, Any] | None = None) -> Made:
+    """What statistics computed now (or from `inputs`) are made from (`corpuscope.artifacts`)."""
+    if inputs is None:
+        return Made("stats", str(STATS_VERSION), live_inputs(cs))
+    files = {s["parquet"]: s["sha256"] for s in inputs["shards"]}
+    files.update({p["path"]: p["sha256"] for p in inputs["pii"]})
+    return Made("stats", str(STATS_VERSION), files)
+
+
 def is_current(cs: CorpusStore) -> bool:
     """Were the published statistics computed from the corpus as it is now?"""
     m = read_manifest(cs)
-    if m is None or m.get("version") != STATS_VERSION:
-        return False
-    inputs = _inputs(cs)
-    return m["inputs"] == inputs
+    recorded = Made.from_json(m.get("made")) if m else None
+    return compare(cs.name, "stats", recorded, made(cs)).state == "current"
 
 
 def build_stats(cs: CorpusStore, threads: int = 2, memory_limit: str = "2GB") -> dict[str, Any]:
@@ -339,6 +345,17 @@ def build_stats(cs: CorpusStore, threads: int = 2, memory_limit: str = "2GB") ->
 def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     inputs = _inputs(cs)
+    damaged = [
+        f"{rel}: {problem}"
+        for rel in [s["parquet"] for s in inputs["shards"]] + [p["path"] for p in inputs["pii"]]
+        if (problem := parquet_problem(cs.root / rel))
+    ]
+    if damaged:
+        raise Damaged(
+            f"cannot compute the statistics of {cs.name} over damaged files ({'; '.join(damaged[:3])}): "
+            "run `corpuscope verify --repair`"
+        )
+    provenance = made(cs, inputs)
     folder = stats_dir(cs)
     folder.mkdir(parents=True, exist_ok=True)
     tables: dict[str, Any] = {}
@@ -368,6 +385,7 @@ def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, 
         "computed_at": time.time(),
         "duckdb": duckdb.__version__,
         "inputs": inputs,
+        "made": provenance.to_json(),
         "minhash": MINHASH,
         "tables": tables,
         "seconds": round(time.perf_counter() - t0, 3),

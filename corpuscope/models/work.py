@@ -27,6 +27,8 @@ class Shard:
     error: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)  # quarantined records by reason
     normaliser: int = 1  # version of the normalisation that wrote it (1: before it was recorded)
+    #: Where it was read from (location, format, options), so `verify --repair` can redo it.
+    task: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +90,7 @@ class PiiShard:
     by_language: dict[str, dict[str, int]] = field(default_factory=dict)  # lang -> counts
     ner: str | None = None  # the NER model used, if any
     seconds: float = 0.0
+    made: dict[str, Any] | None = None  # `corpuscope.artifacts.Made`: step, version, inputs
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
