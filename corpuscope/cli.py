@@ -55,12 +55,20 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
+
+def _default(name: str, text: str) -> str:
+    """An option's help with the setting's default and environment variable, read from
+    `Settings`, so the help never repeats a default by hand."""
+    default = Settings.model_fields[name].default
+    return f"{text} (default {default}; env CORPUSCOPE_{name.upper()})"
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
         envvar="CORPUSCOPE_DATA",
-        help="Data directory (default ./corpuscope-data).",
+        help=_default("data", "Data directory."),
         show_default=False,
     ),
 ]
@@ -74,11 +82,14 @@ def _settings(data_dir: Path | None, **overrides) -> Settings:
     if data_dir is not None:
         values["data"] = data_dir
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         err.print(f"[red]error:[/] invalid setting: {problems}")
         raise typer.Exit(2) from None
+    if warning := Store(settings.data).exposure():
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    return settings
 
 
 class _Bar:
@@ -206,9 +217,16 @@ def ingest_cmd(
     ] = True,
     limit: Annotated[int | None, typer.Option(help="Stop after this many records of --hf.")] = None,
     hf_data_files: Annotated[list[str] | None, typer.Option(help="Local files for --hf.")] = None,
-    shard_docs: Annotated[int | None, typer.Option(help="Most records per shard.")] = None,
-    max_doc_bytes: Annotated[int | None, typer.Option(help="Quarantine larger records.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default 2).")] = None,
+    shard_docs: Annotated[
+        int | None, typer.Option(help=_default("shard_docs", "Most records per shard."))
+    ] = None,
+    max_doc_bytes: Annotated[
+        int | None,
+        typer.Option(help=_default("max_doc_bytes", "Quarantine larger records (bytes).")),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=_default("workers", "Worker processes."))
+    ] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
     ray_address: Annotated[
         str | None,
@@ -216,7 +234,11 @@ def ingest_cmd(
     ] = None,
     lock_timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds to wait for another ingest of this corpus before refusing."),
+        typer.Option(
+            help=_default(
+                "lock_timeout", "Seconds to wait for another ingest of this corpus before refusing."
+            )
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Redo shards that are already done.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -299,9 +321,15 @@ def scan_cmd(
     corpus: Annotated[str, typer.Option(help="Corpus to scan.")] = ...,
     ner: Annotated[
         bool | None,
-        typer.Option(help="Also find PERSON and LOCATION with an installed spaCy model (slow)."),
+        typer.Option(
+            help=_default(
+                "ner", "Also find PERSON and LOCATION with an installed spaCy model (slow)."
+            )
+        ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default 2).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=_default("workers", "Worker processes."))
+    ] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
     ray_address: Annotated[
         str | None, typer.Option(help="Address of an existing Ray cluster.")
@@ -417,10 +445,11 @@ def verify_cmd(
 def index_cmd(
     corpus: Annotated[str, typer.Option(help="Corpus to index.")] = ...,
     partitions: Annotated[
-        int | None, typer.Option(help="Index partitions (default 2); a change rebuilds.")
+        int | None,
+        typer.Option(help=_default("index_partitions", "Index partitions; a change rebuilds.")),
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Indexing threads per partition (default 1).")
+        int | None, typer.Option(help=_default("index_threads", "Indexing threads per partition."))
     ] = None,
     rebuild: Annotated[bool, typer.Option(help="Build a new index from scratch.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -531,8 +560,10 @@ def _print_answer(answer) -> None:
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (8000).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help=_default("host", "Address to listen on."))
+    ] = None,
+    port: Annotated[int | None, typer.Option(help=_default("port", "Port."))] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     data_dir: DataDir = None,
 ) -> None:
@@ -608,7 +639,9 @@ def stats_export_cmd(
     public: Annotated[
         bool, typer.Option(help="Export what the public sees (small cells suppressed).")
     ] = False,
-    threshold: Annotated[int | None, typer.Option(help="Small-cell threshold.")] = None,
+    threshold: Annotated[
+        int | None, typer.Option(help=_default("small_cell_threshold", "Small-cell threshold."))
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write statistics tables as CSV, JSON or Parquet files (full tables unless --public)."""
