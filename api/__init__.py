@@ -1,1 +1,1 @@
-"""corpuscope.api — see DESIGN.md; built in a later issue."""
+"""The FastAPI service: app factory, routes per resource, auth and roles, limits, one error shape."""

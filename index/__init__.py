@@ -1,1 +1,1 @@
-"""corpuscope.index — see DESIGN.md; built in a later issue."""
+"""The full-text index (tantivy over the shards and their PII spans) and the questions it answers."""

@@ -1,1 +1,1 @@
-"""corpuscope.privacy — see DESIGN.md; built in a later issue."""
+"""Personal data: detection (Presidio, tiered), keyed hashes, the scan stage, lookups and redaction."""

@@ -1,1 +1,1 @@
-"""corpuscope.ui — see DESIGN.md; built in a later issue."""
+"""The web UI: templates and static assets only (package data, no logic); its pages come with the UI issue."""
