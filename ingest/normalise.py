@@ -28,7 +28,6 @@ import pycld2
 
 from corpuscope.models.documents import (
     DOCUMENT_SCHEMA,
-    Document,
     SourceRecord,
     make_doc_id,
     text_hash,
@@ -269,10 +268,3 @@ def _columns(
         ],
     }
     return pa.Table.from_pydict(columns, schema=DOCUMENT_SCHEMA)
-
-
-def to_document(
-    rec: SourceRecord, corpus: str, shard: str, source: str, lang_id_bytes: int
-) -> Document:
-    """Normalise one record into a Document."""
-    return Document(**normalise_batch([rec], corpus, shard, source, lang_id_bytes).to_pylist()[0])

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,6 +20,14 @@ SAMPLES = ROOT / "samples"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def to_document(rec, corpus: str, shard: str, source: str, lang_id_bytes: int) -> SimpleNamespace:
+    """One record normalised alone: the row of DOCUMENT_SCHEMA it becomes, as attributes."""
+    from corpuscope.ingest.normalise import normalise_batch
+
+    (row,) = normalise_batch([rec], corpus, shard, source, lang_id_bytes).to_pylist()
+    return SimpleNamespace(**row)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from corpuscope.ingest.normalise import (
     detect_language,
     domain_of,
     normalise_text,
-    to_document,
     to_utc,
 )
 from corpuscope.models.documents import SourceRecord
+from tests.conftest import to_document
 
 
 @pytest.mark.parametrize(

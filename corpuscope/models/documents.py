@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -104,25 +103,6 @@ class Skipped:
     """A record a reader passed over on purpose (a non-HTML or non-200 WARC response)."""
 
     reason: str
-
-
-@dataclass(slots=True)
-class Document:
-    """A normalised document; its fields are the columns of DOCUMENT_SCHEMA."""
-
-    doc_id: str
-    corpus: str
-    shard: str
-    source_id: str | None
-    url: str | None
-    domain: str | None
-    timestamp: datetime | None
-    language: str
-    text: str
-    n_chars: int
-    n_words: int
-    text_hash: str
-    metadata: str
 
 
 @dataclass(slots=True, frozen=True)
