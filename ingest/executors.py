@@ -5,11 +5,23 @@ in place of the result when the worker process itself died. The work (ingest's `
 the PII scan's `scan_shard`) is a pure function of its input, so every executor writes
 byte-identical output for the same input. Workers publish their own shards (the manifests
 have their own lock); the driver only sums up.
+
+Workers never outlive the driver: each pool worker watches the process that made its pool and
+kills itself the moment that process ends, however it ended (SIGKILL included). Then nothing
+holds the forkserver's "alive" pipe open any more, so the forkserver exits too, and the
+resource tracker after it. (Ray ties its workers to the driver itself: they end within a
+few seconds; its idle agents take about a minute, trying to report to its dead GCS.)
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import select
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -26,6 +38,48 @@ PRELOAD = {
     "ingest": ["corpuscope.ingest.warmup", "fastwarc.warc"],
     "scan": ["corpuscope.privacy.scan", "corpuscope.privacy.detect", "pandas"],
 }
+
+
+def _die_with(driver: int) -> None:
+    """Pool worker initialiser: SIGKILL this worker as soon as process `driver` has ended.
+
+    A pidfd of the driver becomes readable when it exits (zombie or reaped, no pid reuse);
+    where there is no pidfd (Linux before 5.3, or a seccomp filter), its pid is polled. The
+    worker's parent is the forkserver, not the driver, so `PR_SET_PDEATHSIG` cannot do this.
+    A no-op off Linux.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        pidfd: int | None = os.pidfd_open(driver)
+    except ProcessLookupError:  # the driver is already gone
+        os.kill(os.getpid(), signal.SIGKILL)
+        return
+    except OSError:
+        pidfd = None
+    threading.Thread(
+        target=_watch, args=(driver, pidfd), name="die-with-driver", daemon=True
+    ).start()
+
+
+def _watch(driver: int, pidfd: int | None) -> None:
+    if pidfd is not None:
+        poll = select.poll()
+        poll.register(pidfd, select.POLLIN)
+        while not poll.poll():
+            pass
+    else:
+        while _exists(driver):
+            time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or its pid now another user's
+        return False
+    return True
 
 
 def _largest_first(tasks: list[T]) -> list[T]:
@@ -65,7 +119,12 @@ class LocalExecutor:
             for t in tasks:
                 yield t, fn(t, *args)
             return
-        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=self._context()) as pool:
+        with ProcessPoolExecutor(
+            min(self.workers, len(tasks)),
+            mp_context=self._context(),
+            initializer=_die_with,
+            initargs=(os.getpid(),),
+        ) as pool:
             pending = {pool.submit(fn, t, *args): t for t in tasks}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -26,7 +26,7 @@ import re2
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from corpuscope.privacy.entities import PATTERN_ENTITIES
-from corpuscope.privacy.hashing import PHONE_REGIONS
+from corpuscope.privacy.hashing import PHONE_REGIONS, region_list
 from corpuscope.privacy.recognizers import pattern_recognizers
 from corpuscope.whitespace import space_positions
 
@@ -327,7 +327,7 @@ class Detector:
 @lru_cache(maxsize=4)
 def shared_detector(phone_regions: str = ",".join(PHONE_REGIONS)) -> Detector:
     """One detector (and its window memo) per process and phone-region setting."""
-    return Detector(phone_regions=tuple(r.strip() for r in phone_regions.split(",") if r.strip()))
+    return Detector(phone_regions=region_list(phone_regions))
 
 
 def result_key(r: RecognizerResult) -> tuple[str, int, int, float]:

@@ -17,6 +17,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from corpuscope.config import Settings
+
 _NON_DIGIT = re.compile(r"\D")
 _SPACE = re.compile(r"\s+")
 
@@ -67,9 +69,16 @@ def normalise_value(entity_type: str, value: str, region: str = "US") -> str:
     return v
 
 
-#: Regions tried, after the given one, for a number written without a country code
-#: (Presidio's phone regions): the first in which the number is valid is taken.
-PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+def region_list(regions: str) -> tuple[str, ...]:
+    """A comma-separated list of regions ("US, GB") as a tuple (("US", "GB"))."""
+    return tuple(r.strip() for r in regions.split(",") if r.strip())
+
+
+#: Regions tried, after the given one, for a number written without a country code: the
+#: first in which the number is valid is taken. The *default* of the `phone_regions` setting
+#: (Presidio's phone regions), not its configured value: a lookup must read a number as the
+#: scan that hashed it did, however either was configured.
+PHONE_REGIONS = region_list(Settings.model_fields["phone_regions"].default)
 
 
 @lru_cache(maxsize=65_536)
