@@ -1,4 +1,6 @@
-"""The Cranfield test collection: loader, trec_eval-style metrics and a rank_bm25 baseline.
+"""The Cranfield test collection: loader, trec_eval-style metrics and two BM25 baselines:
+rank_bm25's `BM25Okapi` (the optional `bench` extra, imported only when used) and
+`lucene_bm25_run`, BM25 in NumPy with Lucene's IDF, the formula tantivy uses (always there).
 
     .venv/bin/python bench/cranfield.py [FOLDER]    # default samples/ir/cranfield
 
@@ -28,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 FOLDER = Path(__file__).resolve().parent.parent / "samples" / "ir" / "cranfield"
 
@@ -177,12 +178,53 @@ def rank_bm25_run(
     Documents sharing no term with the query (score 0) are not retrieved; ties keep collection
     order.
     """
+    from rank_bm25 import BM25Okapi
+
     ids = list(collection.documents)
     docs = collection.documents.values()
     bm25 = BM25Okapi([tokenize(f"{d.title}\n\n{d.text}") for d in docs], k1=k1, b=b)
     run: Run = {}
     for qid, query in collection.queries.items():
         scores = bm25.get_scores(tokenize(query.text))
+        order = np.argsort(-scores, kind="stable")[:k]
+        run[qid] = [ids[i] for i in order if scores[i] > 0]
+    return run
+
+
+def lucene_bm25_run(
+    collection: Cranfield,
+    tokenize: Callable[[str], list[str]],
+    k: int = 100,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> Run:
+    """Top `k` documents per query by BM25 over title + text, with Lucene's (and tantivy's)
+    always-positive IDF, ln(1 + (N - n + 0.5) / (n + 0.5)), and exact document lengths
+    (tantivy stores them in one byte, so its scores differ slightly). A query term counts once
+    per occurrence in the query, as in rank_bm25; score-0 documents are not retrieved."""
+    ids = list(collection.documents)
+    postings: dict[str, dict[int, int]] = {}
+    lengths = np.zeros(len(ids))
+    for i, d in enumerate(collection.documents.values()):
+        words = tokenize(f"{d.title}\n\n{d.text}")
+        lengths[i] = len(words)
+        for w in words:
+            tf = postings.setdefault(w, {})
+            tf[i] = tf.get(i, 0) + 1
+    arrays = {
+        w: (np.fromiter(p.keys(), int, len(p)), np.fromiter(p.values(), float, len(p)))
+        for w, p in postings.items()
+    }
+    norm = k1 * (1 - b + b * lengths / lengths.mean())
+    run: Run = {}
+    for qid, query in collection.queries.items():
+        scores = np.zeros(len(ids))
+        for w in tokenize(query.text):
+            if w not in arrays:
+                continue
+            docs, tf = arrays[w]
+            idf = math.log(1 + (len(ids) - len(docs) + 0.5) / (len(docs) + 0.5))
+            scores[docs] += idf * tf * (k1 + 1) / (tf + norm[docs])
         order = np.argsort(-scores, kind="stable")[:k]
         run[qid] = [ids[i] for i in order if scores[i] > 0]
     return run

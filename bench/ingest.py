@@ -4,6 +4,7 @@ Run it from the repository root (it takes a few minutes on a 2-core machine):
 
     .venv/bin/python bench/ingest.py                      # 1,000 MB corpus, 3 repeats
     .venv/bin/python bench/ingest.py --mb 200 --files 8 --out bench/out/ingest-200.json
+    .venv/bin/python bench/ingest.py --smoke              # 2 MB, 2 workers only, seconds
 
 Target: corpuscope at 2 workers >= 0.5 x the pyarrow baseline, and peak memory flat when the
 corpus doubles.
@@ -28,15 +29,26 @@ What it does:
 
 Every timing is repeated `--repeat` times (round robin, to spread the machine's noise) and
 the medians are reported. MB/s is uncompressed input MB (10^6 bytes) per wall second. The
-results go to `--out` as JSON (bench/out/ is ignored by git).
+results go to `--out` as JSON (bench/out/ is ignored by git). The Ray run is skipped when
+Ray (the optional `ray` extra) is not installed.
+
+`--smoke` checks that the benchmark runs, in seconds: a 2 MB corpus in a fresh temporary
+folder, one repeat, the baseline and the 2-worker local ingest only. Its figures are
+dominated by start-up and say nothing about throughput.
+
+This module also holds what the other benchmarks share: `build_corpus`, `write_report`,
+`installed` and `bench_workdir`.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import gzip
+import importlib.util
 import json
+import os
 import platform
 import random
 import re
@@ -64,6 +76,28 @@ SEED = 20240601
 DOC_BYTES = (6_000, 10_000)  # text bytes per document: uniform, so about 8 KB on average
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 POLL_S = 0.05
+SMOKE_MB, SMOKE_FILES = 2, 2
+
+
+# -- shared by the benchmarks ----------------------------------------------------------------
+def installed(module: str) -> bool:
+    """Whether `module` can be imported (optional baselines are in the `bench` extra)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def bench_workdir(smoke: bool, given: Path | None = None) -> Path:
+    """Where a benchmark builds its data: `given`, else $CORPUSCOPE_BENCH_WORKDIR, else
+    /tmp/corpuscope-bench (kept and reused by later runs), or with `smoke` a fresh temporary
+    folder removed when the process exits."""
+    if given is not None:
+        return given
+    if os.environ.get("CORPUSCOPE_BENCH_WORKDIR"):
+        return Path(os.environ["CORPUSCOPE_BENCH_WORKDIR"])
+    if not smoke:
+        return Path(tempfile.gettempdir()) / "corpuscope-bench"
+    folder = Path(tempfile.mkdtemp(prefix="corpuscope-smoke-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 # -- the corpus ----------------------------------------------------------------------------------
@@ -243,26 +277,36 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=1000, help="corpus size in MB (default 1000)")
     parser.add_argument("--files", type=int, default=40, help="files to split it into")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "corpuscope-bench"
-    )
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "ingest.json")
+    parser.add_argument("--workdir", type=Path, help="default: /tmp/corpuscope-bench")
+    parser.add_argument("--out", type=Path, help="default: bench/out/ingest.json")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks it works")
     args = parser.parse_args()
+    workdir = bench_workdir(args.smoke, args.workdir)
+    configs = dict(CONFIGS)
+    if args.smoke:
+        args.mb, args.files, args.repeat = SMOKE_MB, SMOKE_FILES, 1
+        configs = {"corpuscope local 2 workers": CONFIGS["corpuscope local 2 workers"]}
+        print(f"--smoke: {args.mb} MB in {args.files} files under {workdir}, one repeat, the")
+        print("  2-worker local ingest only (Ray, 1 worker and the half corpus skipped)")
+    elif not installed("ray"):
+        del configs["corpuscope ray 2 workers"]
+        print("Ray is not installed (the `ray` extra): its run is skipped")
+    out = args.out or (
+        workdir / "ingest-smoke.json" if args.smoke else REPO / "bench" / "out" / "ingest.json"
+    )
 
-    files = build_corpus(args.workdir, args.mb, args.files)
+    files = build_corpus(workdir, args.mb, args.files)
     sets = {"full": files, "half": files[: len(files) // 2]}
     size = {k: sum(p.stat().st_size for p in v) for k, v in sets.items()}
 
     baseline_s: list[float] = []
-    runs: dict[str, list[tuple[float, int, dict]]] = {name: [] for name in CONFIGS}
+    runs: dict[str, list[tuple[float, int, dict]]] = {name: [] for name in configs}
     for i in range(args.repeat):
         print(f"\nrepeat {i + 1}/{args.repeat}")
-        baseline_s.append(run_baseline(files, args.workdir / "baseline-out"))
+        baseline_s.append(run_baseline(files, workdir / "baseline-out"))
         print(f"  pyarrow baseline: {baseline_s[-1]:.1f} s")
-        for name, (executor, workers, which) in CONFIGS.items():
-            seconds, peak, summary = run_corpuscope(
-                sets[which], args.workdir / "run", executor, workers
-            )
+        for name, (executor, workers, which) in configs.items():
+            seconds, peak, summary = run_corpuscope(sets[which], workdir / "run", executor, workers)
             runs[name].append((seconds, peak, summary))
             print(
                 f"  {name}: {seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB, "
@@ -284,7 +328,7 @@ def main() -> None:
         }
     ]
     for name, results in runs.items():
-        which = CONFIGS[name][2]
+        which = configs[name][2]
         seconds = statistics.median(r[0] for r in results)
         docs = results[0][2]["documents_written"]
         mbps = size[which] / 1e6 / seconds
@@ -306,14 +350,15 @@ def main() -> None:
         )
     by_name = {r["name"]: r for r in rows}
     rss_full = by_name["corpuscope local 2 workers"]["peak_rss_mb"]
-    rss_half = by_name["corpuscope local 2 workers, half corpus"]["peak_rss_mb"]
+    half = by_name.get("corpuscope local 2 workers, half corpus")
+    rss_half = half["peak_rss_mb"] if half else None
     ratio_2w = by_name["corpuscope local 2 workers"]["vs_baseline"]
     verdict = {
         "throughput_2_workers_vs_baseline": ratio_2w,
         "throughput_target_met": ratio_2w >= 0.5,
         "peak_rss_mb_half": rss_half,
         "peak_rss_mb_full": rss_full,
-        "peak_rss_full_over_half": round(rss_full / rss_half, 3),
+        "peak_rss_full_over_half": round(rss_full / rss_half, 3) if rss_half else None,
     }
 
     print(f"\nResults: median of {args.repeat}; corpus resampled from real samples")
@@ -325,15 +370,18 @@ def main() -> None:
             f"{r['name']:44} {r['input_mb']:6.0f} {r['seconds']:7.2f} {r['mb_per_s']:7.2f} "
             f"{docs_s:>8} {r['vs_baseline']:7.3f} {rss:>7}"
         )
+    print(f"\nratio corpuscope 2 workers / pyarrow baseline (MB/s): {ratio_2w:.3f}")
     print(
-        f"\ntarget 1: corpuscope at 2 workers >= 0.5 x baseline: {ratio_2w:.3f} x -> "
+        f"target 1: corpuscope at 2 workers >= 0.5 x baseline: {ratio_2w:.3f} x -> "
         f"{'met' if verdict['throughput_target_met'] else 'NOT met'}"
+        + (" (--smoke: start-up dominates, not a throughput figure)" if args.smoke else "")
     )
-    print(
-        f"target 2: peak RSS flat when the corpus doubles: {rss_half:.0f} MB at "
-        f"{size['half'] / 1e6:.0f} MB, {rss_full:.0f} MB at {size['full'] / 1e6:.0f} MB "
-        f"(ratio {verdict['peak_rss_full_over_half']:.2f})"
-    )
+    if rss_half:
+        print(
+            f"target 2: peak RSS flat when the corpus doubles: {rss_half:.0f} MB at "
+            f"{size['half'] / 1e6:.0f} MB, {rss_full:.0f} MB at {size['full'] / 1e6:.0f} MB "
+            f"(ratio {verdict['peak_rss_full_over_half']:.2f})"
+        )
 
     report = {
         "corpus": {
@@ -346,6 +394,7 @@ def main() -> None:
             "bytes_half": size["half"],
         },
         "repeat": args.repeat,
+        "smoke": args.smoke,
         "machine": {
             "cpus": psutil.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
@@ -355,7 +404,7 @@ def main() -> None:
         "results": rows,
         "verdict": verdict,
     }
-    write_report(args.out, report)
+    write_report(out, report)
 
 
 if __name__ == "__main__":

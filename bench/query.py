@@ -2,9 +2,16 @@
 infini-gram exact-substring baseline measured on the same corpus in the same run.
 
     .venv/bin/python bench/query.py            # >= 200,000 documents (bench/prepared.py)
+    .venv/bin/python bench/query.py --no-baseline            # without infini-gram
+    .venv/bin/python bench/query.py --smoke    # 2 MB corpus, 20 queries, 0.5 s of HTTP each
 
-1. The prepared corpus (resampled from the real samples) is indexed if it is not yet.
-2. In-process: `--n` queries of each kind, one after the other; p50/p95/p99 in ms.
+1. The prepared corpus (resampled from the real samples) is indexed: `build_index` brings the
+   index up to date (builds it when there is none), and the run stops unless the index holds
+   every document of the corpus.
+2. In-process: `--n` queries of each kind, one after the other; p50/p95/p99 in ms. Next to
+   search, a bare tantivy loop on the same index and queries (parse, search each partition,
+   top 10 merged, stored documents fetched; no filters, redaction or snippets): the ratio of
+   the p50s is corpuscope's overhead over tantivy.
    search: 1-3 words drawn from the documents; exact: passages of 8-50 words cut from random
    documents (the original text between two word boundaries); membership: 100-word passages;
    person: two capitalised words as a name plus an e-mail and a phone number.
@@ -12,7 +19,9 @@ infini-gram exact-substring baseline measured on the same corpus in the same run
    `--seconds` per kind: requests per second and latency percentiles.
 4. Baseline: infini-gram (byte-level suffix array, no tokenizer) over the same documents in
    the same order: index build time and size on disk, `find` latency for the same exact
-   passages, and whether both find the same documents for each passage.
+   passages, and whether both find the same documents for each passage. It needs the
+   `bench` extra (infini-gram, transformers): without it a full run stops before it starts
+   (pass `--no-baseline`), a `--smoke` run skips it.
 
 Targets (2-core machine): search p50 <= 15 ms and p99 <= 100 ms; exact p50 <= 30 ms;
 membership p50 <= 150 ms; person p50 <= 50 ms; >= 100 req/s over HTTP for search;
@@ -22,6 +31,7 @@ corpuscope's index <= 0.3 x infini-gram's on disk.
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import random
 import re
@@ -33,17 +43,17 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
-from prepared import CORPUS, WORKDIR, prepared, served
+from prepared import CORPUS, prepared, served
 
 from corpuscope.config import Settings
-from corpuscope.index.build import build_index, folder_bytes, index_root, read_layout
+from corpuscope.index.build import build_index, folder_bytes, index_root
 from corpuscope.index.membership import membership
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
 from corpuscope.index.searcher import Indexes
 from corpuscope.models.answers import Filters
 from corpuscope.store import Store
-from ingest import write_report
+from ingest import bench_workdir, installed, write_report
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 4242
@@ -125,6 +135,31 @@ def in_process(ix: Indexes, settings: Settings, work: dict[str, list[Any]]) -> d
     return out
 
 
+def bare_search(ix: Indexes, queries: list[str], k: int = 10) -> dict[str, Any]:
+    """The limit for search: tantivy alone on the same partitions (parse, search each, the
+    top `k` merged, their stored documents fetched), no filters, redaction or snippets."""
+    ci = ix.get(CORPUS)
+    assert ci is not None
+
+    def ask(q: str) -> list[Any]:
+        query, _ = ci.parse(q)
+        found = []
+        for searcher in ci.searchers():
+            found += [(score, searcher, addr) for score, addr in searcher.search(query, k).hits]
+        return [s.doc(a) for _, s, a in heapq.nlargest(k, found, key=lambda f: f[0])]
+
+    for q in queries[:5]:  # warm up
+        ask(q)
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        ask(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    out = pct(times)
+    print(f"  in-process bare tantivy search {out}")
+    return out
+
+
 def over_http(
     data: Path, work: dict[str, list[Any]], clients: int, seconds: float, workers: int
 ) -> dict[str, Any]:
@@ -170,13 +205,18 @@ def over_http(
 
 
 def baseline(
-    ids: list[str], texts: list[str], passages: list[str], ix: Indexes, settings: Settings
+    ids: list[str],
+    texts: list[str],
+    passages: list[str],
+    ix: Indexes,
+    settings: Settings,
+    workdir: Path,
 ) -> dict[str, Any]:
     """infini-gram on the same documents: build, size, find latency, agreement."""
     from infinigram_baseline import InfiniGram
 
     print("infini-gram: building its index over the same documents (once per run) ...")
-    ig = InfiniGram.build(texts, WORKDIR / "infinigram")
+    ig = InfiniGram.build(texts, workdir / "infinigram")
     big = settings.model_copy(update={"max_k": 1_000_000, "max_candidates": 1_000_000})
     times, agree, differ = [], 0, []
     for p in passages:
@@ -215,33 +255,67 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--partitions", type=int, default=2, help="index partitions")
     parser.add_argument(
         "--agreement", type=int, default=100, help="passages checked against infini-gram"
     )
-    parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "query.json")
+    parser.add_argument("--no-baseline", action="store_true", help="skip infini-gram")
+    parser.add_argument("--workdir", type=Path, help="default: /tmp/corpuscope-bench")
+    parser.add_argument("--out", type=Path, help="default: bench/out/query.json")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks it works")
     args = parser.parse_args()
+    workdir = bench_workdir(args.smoke, args.workdir)
+    missing = [m for m in ("infini_gram", "transformers") if not installed(m)]
+    if args.smoke:
+        args.n, args.clients, args.seconds, args.workers, args.agreement = 20, 2, 0.5, 1, 10
+        print(f"--smoke: the 2 MB corpus under {workdir}, {args.n} queries of each kind,")
+        print(f"  {args.seconds} s of HTTP per kind with {args.clients} clients")
+        if missing and not args.no_baseline:
+            print(f"  infini-gram baseline skipped: {', '.join(missing)} not installed")
+            args.no_baseline = True
+    elif missing and not args.no_baseline:
+        raise SystemExit(
+            f"the infini-gram baseline needs {', '.join(missing)} (pip install -e '.[bench]'); "
+            "or pass --no-baseline"
+        )
+    out = args.out or (
+        workdir / "query-smoke.json" if args.smoke else REPO / "bench" / "out" / "query.json"
+    )
 
-    data, _ = prepared(WORKDIR)
+    data, _ = prepared(workdir, smoke=args.smoke)
     cs = Store(data).corpus(CORPUS)
-    if read_layout(index_root(cs)).generation is None or build_index(cs).shards_added:
-        print("index: built")
+    built = build_index(cs, args.partitions)
+    print(
+        f"index: {built.shards_added} shards added, {built.shards_kept} kept, "
+        f"{built.documents_added:,} documents added in {built.seconds:.1f} s"
+    )
     settings = Settings(data=data)
     ix = Indexes(Store(data))
     ids, texts = load_texts(data)
-    print(f"{len(ids):,} documents; index {folder_bytes(index_root(cs)) / 1e6:.0f} MB")
+    ci = ix.get(CORPUS)
+    indexed = ci.num_docs() if ci else 0
+    assert ids and indexed == len(ids), (
+        f"the index holds {indexed} documents, the corpus {len(ids)}"
+    )
+    index_bytes = folder_bytes(index_root(cs))
+    print(f"{len(ids):,} documents, all indexed; index {index_bytes / 1e6:.1f} MB")
     rng = random.Random(SEED)
     work = workload(texts, args.n, rng)
     report: dict[str, Any] = {
         "machine": f"{os.uname().machine}, {os.cpu_count()} cores",
+        "smoke": args.smoke,
         "documents": len(ids),
         "text_mb": round(sum(s.text_bytes for s in cs.manifest().done()) / 1e6, 1),
-        "index_bytes": folder_bytes(index_root(cs)),
+        "index_bytes": index_bytes,
         "in_process_ms": in_process(ix, settings, work),
+        "bare_tantivy_search_ms": bare_search(ix, work["search"]),
         "http": over_http(data, work, args.clients, args.seconds, args.workers),
     }
+    report["search_p50_over_bare_tantivy"] = round(
+        report["in_process_ms"]["search"]["p50"] / report["bare_tantivy_search_ms"]["p50"], 2
+    )
     if not args.no_baseline:
-        ig = baseline(ids, texts, work["exact"][: args.agreement], ix, settings)
+        ig = baseline(ids, texts, work["exact"][: args.agreement], ix, settings, workdir)
         report["infinigram"] = ig
         report["index_size_ratio"] = round(report["index_bytes"] / ig["index_bytes"], 3)
         print(f"  infini-gram {ig}")
@@ -250,7 +324,10 @@ def main() -> None:
         f"\nsearch p50 {ms['search']['p50']} ms (<= 15), p99 {ms['search']['p99']} ms (<= 100); "
         f"exact p50 {ms['exact']['p50']} ms (<= 30); membership p50 {ms['membership']['p50']} ms "
         f"(<= 150); person p50 {ms['person']['p50']} ms (<= 50)\n"
-        f"HTTP search {http['search']['req_per_s']} req/s with {args.clients} clients (>= 100)"
+        f"HTTP search {http['search']['req_per_s']} req/s with {args.clients} clients (>= 100)\n"
+        f"ratio corpuscope search p50 / bare tantivy p50: "
+        f"{report['search_p50_over_bare_tantivy']} ({ms['search']['p50']} ms against "
+        f"{report['bare_tantivy_search_ms']['p50']} ms)"
     )
     if "infinigram" in report:
         ig = report["infinigram"]
@@ -260,7 +337,7 @@ def main() -> None:
             f"infini-gram find p50 {ig['find_ms']['p50']} ms; same documents for "
             f"{ig['agreement']['same_documents']}/{ig['agreement']['passages']} passages"
         )
-    write_report(args.out, report)
+    write_report(out, report)
 
 
 if __name__ == "__main__":
