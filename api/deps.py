@@ -14,8 +14,6 @@ from corpuscope.errors import QueryTimeout
 from corpuscope.index.searcher import Indexes
 
 T = TypeVar("T")
-#: A query that answers partially gets this long past `query_timeout` to return its part.
-GRACE_SECONDS = 1.0
 
 
 def get_settings(request: Request) -> Settings:
@@ -33,9 +31,9 @@ IndexesDep = Annotated[Indexes, Depends(get_indexes)]
 async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking query in the worker threads, bounded by the query time limit.
 
-    Past the limit the client gets 503 at once; the event loop is never blocked, and the
-    abandoned thread finishes on its own (queries check their deadline and stop early),
-    holding one of the `running` slots until it does.
+    Past the limit (and `query_grace`) the client gets 503 at once; the event loop is never
+    blocked, and the abandoned thread finishes on its own (queries check their deadline and
+    stop early), holding one of the `running` slots (`api_query_threads`) until it does.
     """
     settings: Settings = request.app.state.settings
     limiter: anyio.CapacityLimiter = request.app.state.limiter
@@ -50,9 +48,25 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
             running.release()
 
     try:
-        with anyio.fail_after(settings.query_timeout + GRACE_SECONDS):
+        with anyio.fail_after(settings.query_timeout + settings.query_grace):
             return await anyio.to_thread.run_sync(guarded, abandon_on_cancel=True, limiter=limiter)
     except TimeoutError:
         raise QueryTimeout(
             f"the query took longer than {settings.query_timeout:g} s and was stopped"
         ) from None
+
+
+async def run_question(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`run_query` for a question over the indexes: a corpus whose index is damaged is left
+    out, and the answer names it in `not_searched` (and says `partial`); a question that only
+    damaged corpora could answer is refused with 503 (`Damaged`)."""
+    indexes: Indexes = request.app.state.indexes
+
+    def tolerant() -> T:
+        with indexes.tolerant() as skipped:
+            answer = fn(*args, **kwargs)
+        if skipped and hasattr(answer, "not_searched"):
+            answer = answer.model_copy(update={"not_searched": sorted(skipped), "partial": True})
+        return answer
+
+    return await run_query(request, tolerant)

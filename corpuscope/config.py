@@ -110,6 +110,23 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a query may run; past it the API answers 503 (or a partial answer where one exists).",
     )
+    query_threads: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="Threads that search index partitions in parallel, shared by all queries of a process.",
+    )
+    api_query_threads: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Queries the API runs at once (worker threads); more wait their turn.",
+    )
+    query_grace: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds past `query_timeout` a query that answers partially gets to return its part.",
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the API reads; larger ones get 413."
     )

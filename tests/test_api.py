@@ -144,6 +144,7 @@ def test_schemathesis_every_operation(indexed: Path):
         "/v1/corpora/{corpus}/stats/{table}",
         "/v1/corpora/{corpus}/domains/{domain}",
         "/v1/corpora/{corpus}/summary.{fmt}",
+        "/v1/health",
     }
     for op in operations:
 

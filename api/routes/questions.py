@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from corpuscope.api.deps import IndexesDep, SettingsDep, run_query
+from corpuscope.api.deps import IndexesDep, SettingsDep, run_question
 from corpuscope.api.errors import ERROR_RESPONSES
 from corpuscope.index.membership import membership
 from corpuscope.index.person import person
@@ -51,16 +51,18 @@ async def search_route(
 ) -> SearchAnswer | ExactAnswer:
     """BM25 search with filters, paging, total count and redacted, highlighted snippets.
 
-    `mode=exact` answers whether `q` occurs verbatim instead (as `POST /v1/exact`).
+    `mode=exact` answers whether `q` occurs verbatim instead (as `POST /v1/exact`). A corpus
+    whose index is damaged is left out and named in `not_searched` (503 when it is the only
+    one asked for); the same holds for every question.
     """
     filters = Filters(
         corpora=corpus, domain=domain, language=language, shard=shard, since=since, until=until
     )
     if mode == "exact":
-        return await run_query(
+        return await run_question(
             request, exact, indexes, q, settings, filters, k=k, case_sensitive=case_sensitive
         )
-    return await run_query(request, search, indexes, q, settings, filters, k=k, offset=offset)
+    return await run_question(request, search, indexes, q, settings, filters, k=k, offset=offset)
 
 
 @router.post("/exact", response_model=ExactAnswer)
@@ -68,7 +70,7 @@ async def exact_route(
     request: Request, body: ExactRequest, indexes: IndexesDep, settings: SettingsDep
 ) -> ExactAnswer:
     """Does this passage occur verbatim? Documents and occurrences, confirmed on the text."""
-    return await run_query(
+    return await run_question(
         request,
         exact,
         indexes,
@@ -85,7 +87,7 @@ async def membership_route(
     request: Request, body: MembershipRequest, indexes: IndexesDep, settings: SettingsDep
 ) -> MembershipAnswer:
     """Was this text trained on? A verdict with coverage, longest run and matched spans."""
-    return await run_query(
+    return await run_question(
         request, membership, indexes, body.passage, settings, _filters(body), k=body.k
     )
 
@@ -95,7 +97,7 @@ async def person_route(
     request: Request, body: PersonRequest, indexes: IndexesDep, settings: SettingsDep
 ) -> PersonAnswer:
     """How many documents mention a person, hold their identifiers, or both (per corpus)."""
-    return await run_query(
+    return await run_question(
         request,
         person,
         indexes,

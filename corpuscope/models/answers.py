@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: The answers' `not_searched`: a question over several corpora is answered from those that
+#: can be searched; a corpus whose index is damaged is named here (and `partial` is true).
+NOT_SEARCHED = (
+    "Corpora left out because their index is damaged (`corpuscope verify --repair`): the "
+    "answer covers the others only, and `partial` is true."
+)
 
 
 class Snippet(BaseModel):
@@ -42,6 +49,7 @@ class SearchAnswer(BaseModel):
     hits: list[Hit]
     partial: bool = False
     took_ms: float = 0.0
+    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class ExactHit(Hit):
@@ -57,6 +65,7 @@ class ExactAnswer(BaseModel):
     hits: list[ExactHit]
     partial: bool = False
     took_ms: float = 0.0
+    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class Span(BaseModel):
@@ -85,6 +94,7 @@ class MembershipAnswer(BaseModel):
     candidates: int
     partial: bool = False
     took_ms: float = 0.0
+    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class PersonCorpus(BaseModel):
@@ -110,6 +120,7 @@ class PersonAnswer(BaseModel):
     evidence: list[PersonEvidence]
     partial: bool = False
     took_ms: float = 0.0
+    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class DocumentView(BaseModel):
@@ -136,6 +147,39 @@ class CorpusInfo(BaseModel):
     indexed_documents: int
     index_bytes: int
     index_partitions: int
+    degraded: bool = Field(
+        False,
+        description="Its published index is damaged: the index figures are those of the "
+        "generation still served, or 0 when none is (see `GET /v1/health`).",
+    )
+
+
+IndexState = Literal["current", "stale", "missing", "damaged"]
+
+
+class CorpusHealth(BaseModel):
+    """Whether one corpus can be searched and its derived artifacts are current (states only:
+    no counts, so nothing here depends on what the corpus holds)."""
+
+    corpus: str
+    status: Literal["ok", "degraded"] = Field(
+        description="`degraded`: its published index is damaged (`corpuscope verify --repair`)."
+    )
+    serving: Literal["current", "previous", "none"] = Field(
+        description="Which index generation answers for it: the published one, the last good "
+        "one before it (the published one is damaged), or none (not indexed, or degraded)."
+    )
+    indexed: IndexState = Field(description="Its index, from the manifests (or as served).")
+    scanned: IndexState = Field(description="Its PII sidecars (the worst of its shards').")
+    stats: IndexState = Field(description="Its statistics.")
+
+
+class Health(BaseModel):
+    """`GET /v1/health`: `ok` when every corpus's index can be served as published."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    corpora: list[CorpusHealth]
 
 
 # -- questions: what the API and CLI ask of the index --------------------------------------------
