@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+import regex
 import tantivy
 
 from corpuscope.config import Settings
@@ -200,10 +201,22 @@ def normalise_passage(passage: str) -> str:
     return " ".join(passage.split())
 
 
-def passage_pattern(passage: str, case_sensitive: bool) -> re.Pattern[str]:
-    """The passage's words, in order, separated by any white space."""
+def passage_pattern(passage: str, case_sensitive: bool) -> re.Pattern[str] | regex.Pattern[str]:
+    """The passage's words, in order, separated by any white space.
+
+    A passage of fewer than four index words is looked for by all of them in the phrase query,
+    so it may not begin or end inside a word of the text either ("he is" is not found in "she
+    is", nor "the" in "other"); a longer one may (`phrase_query`).
+    """
     body = r"\s+".join(re.escape(w) for w in passage.split())
-    return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
+    if len(positioned(passage)) >= 4:
+        return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
+    word = r"[\p{Alphabetic}\p{N}]"  # a character of a word, as the index cuts words (WORD)
+    if regex.match(word, passage):
+        body = rf"(?<!{word}){body}"
+    if regex.search(rf"{word}\Z", passage):
+        body = rf"{body}(?!{word})"
+    return regex.compile(body, 0 if case_sensitive else regex.IGNORECASE)
 
 
 def phrase_query(schema: tantivy.Schema, passage: str) -> tantivy.Query:

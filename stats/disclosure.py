@@ -83,8 +83,14 @@ def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Sup
         else:
             out.append({**r, "suppressed": False})
     # Hidden rows go last, sorted by key: in place, their position would give their rank.
-    hidden_out.sort(key=lambda r: tuple(str(r.get(k)) for k in spec.keys))
+    hidden_out.sort(key=lambda r: key_order(r, spec.keys))
     return Suppressed(out + hidden_out, sum(hide), cells)
+
+
+def key_order(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
+    """A row's keys in their natural order (numbers as numbers: 4-7 before 1024-2047), a
+    missing key last."""
+    return tuple((1, 0) if row.get(k) is None else (0, row[k]) for k in keys)
 
 
 def r_count(row: dict[str, Any], column: str) -> float:

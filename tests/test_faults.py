@@ -137,45 +137,207 @@ def test_leftover_temp_files_are_swept(data_dir: Path, cli):
     assert not any(p.exists() for p in junk)
 
 
-@pytest.mark.parametrize("trial", range(4))
-def test_kill_9_at_a_random_moment_then_rerun(tmp_path: Path, trial: int):
-    """A real ingest process group is SIGKILLed mid-run; the store stays openable and a
-    rerun gives exactly the documents of a clean run."""
-    import os
+# -- kill -9 on progress ------------------------------------------------------------------------
+# Each trial kills a real process group with SIGKILL once the data directory shows that part of
+# the work is published (never after a fixed sleep: a run that already ended proves nothing),
+# checks that the process died of the signal with work left, and only then that a rerun ends
+# where a clean run ends.
+
+SHARD_DOCS = 25  # small shards: many publish points, and work left at every kill point
+FILES, PER_FILE = 4, 750  # 3,000 documents, 120 shards
+
+
+def write_many(folder: Path, files: int = FILES, per_file: int = PER_FILE) -> Path:
+    """`files` JSONL files of `per_file` short documents cut from the real C4 sample."""
     import random
+
+    folder.mkdir(parents=True, exist_ok=True)
+    words = " ".join(
+        json.loads(line)["text"] for line in gzip.decompress(C4.read_bytes()).splitlines()
+    ).split()
+    rng = random.Random(0)
+    for f in range(files):
+        with open(folder / f"part-{f}.jsonl", "w") as out:
+            for i in range(per_file):
+                n = rng.randint(20, 80)
+                at = rng.randrange(len(words) - n)
+                doc = {
+                    "id": f"{f}-{i}",
+                    "text": " ".join(words[at : at + n]),
+                    "url": f"https://site{rng.randrange(40)}.example.com/{f}/{i}",
+                }
+                out.write(json.dumps(doc) + "\n")
+    return folder
+
+
+def small_shards_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "CORPUSCOPE_SHARD_DOCS": str(SHARD_DOCS), "CORPUSCOPE_WORKERS": "2"}
+
+
+def run_env(*args) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        corpuscope_cmd(*args),
+        env=small_shards_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def kill_when(args: tuple, ready, timeout: float = 120) -> None:
+    """Start `corpuscope ARGS` in its own process group, SIGKILL the group as soon as
+    `ready()` is true, and fail unless the process died of that signal (not finished)."""
+    import os
     import signal
 
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(6):
-        shutil.copy(C4, src / f"c4-{i}.jsonl.gz")
-    shutil.copy(DOLMA, src / "dolma.jsonl.gz")
-    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
-    args = ("ingest", src, "--corpus", "k", "--shard-docs", 50, "--workers", 2, "--quiet")
-
-    assert run_cmd(*args, "--data-dir", clean).returncode == 0
-    rng = random.Random(trial)
     proc = subprocess.Popen(
-        corpuscope_cmd(*args, "--data-dir", crashed),
+        corpuscope_cmd(*args),
+        env=small_shards_env(),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(rng.uniform(1.0, 4.0))
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            assert proc.poll() is None, f"finished ({proc.returncode}) before the kill point"
+            assert time.monotonic() < deadline, "the kill point was never reached"
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:  # a failed assertion above: leave nothing running
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.returncode
 
-    # openable, and every shard the manifest names is whole (its sha256 matches)
-    cs = Store(crashed).corpus("k")
+
+def published_shards(cs) -> int:
+    """Done shards in the corpus manifest as a reader sees it now."""
+    try:
+        data = json.loads(cs.manifest_path.read_bytes())
+    except FileNotFoundError:
+        return 0
+    return sum(1 for s in data["shards"] if s["status"] == "done")
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> tuple[Path, Path]:
+    """The generated input, and a data directory with a clean ingest of it."""
+    root = tmp_path_factory.mktemp("many")
+    src = write_many(root / "src")
+    clean = root / "clean"
+    run_env("ingest", src, "--corpus", "k", "--data-dir", clean, "--quiet")
+    assert published_shards(Store(clean).corpus("k")) == FILES * PER_FILE // SHARD_DOCS
+    return src, clean
+
+
+@pytest.mark.parametrize("after", [1, 12, 40, 75])
+def test_ingest_killed_after_n_shards_then_rerun(tmp_path: Path, many, after: int):
+    """SIGKILL once `after` shards are published: the store opens, every shard it names is
+    whole, work is left, and a rerun keeps what was published and ends as a clean run."""
     import hashlib
 
-    for shard in cs.manifest().done():
+    src, clean = many
+    total = FILES * PER_FILE // SHARD_DOCS
+    crashed = tmp_path / "crashed"
+    cs = Store(crashed).corpus("k")
+    args = ("ingest", src, "--corpus", "k", "--data-dir", crashed)
+    kill_when((*args, "--quiet"), lambda: published_shards(cs) >= after)
+
+    done = cs.manifest().done()
+    assert after <= len(done) < total  # killed mid-run: published work, and work left
+    for shard in done:  # every shard the manifest names is whole
         data = (cs.root / shard.parquet).read_bytes()
         assert hashlib.sha256(data).hexdigest() == shard.sha256
     partial = documents(crashed, "k")
-    assert partial is None or partial.num_rows <= documents(clean, "k").num_rows
+    assert partial.num_rows == sum(s.documents for s in done) < FILES * PER_FILE
 
-    proc = run_cmd(*args, "--data-dir", crashed, "--json")
-    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(run_env(*args, "--json").stdout)
+    assert (summary["shards_skipped"], summary["shards_done"]) == (len(done), total - len(done))
     assert documents(crashed, "k").equals(documents(clean, "k"))
+    assert {p.name for p in cs.shards_dir.iterdir()} == {
+        p.name for p in Store(clean).corpus("k").shards_dir.iterdir()
+    }  # no orphan or temporary file left
     assert not [p for p in cs.root.rglob(".*tmp-*")]
+
+
+def _units(data: Path) -> tuple[int, set[str]]:
+    """Documents in the published index, and the shard versions (units) it holds."""
+    from corpuscope.index.build import present_units
+    from corpuscope.index.searcher import Indexes
+
+    ci = Indexes(Store(data)).get("k")
+    return ci.num_docs(), set().union(*(present_units(p) for p in ci.partitions))
+
+
+@pytest.mark.parametrize("case", ["fresh", "repartition", "incremental"])
+def test_index_killed_mid_build_then_rerun(tmp_path: Path, many, case: str):
+    """SIGKILL once the first of three partitions has committed. A new generation (a first
+    build, or a change of partition count) is not published: no index, or the old one whole;
+    an incremental build leaves the published index searchable, its later partitions as
+    before. A rerun ends with the index of a clean build."""
+    src, clean_ingest = many
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    index = ("index", "--corpus", "k", "--partitions", 3, "--quiet")
+    total = FILES * PER_FILE
+    if case == "incremental":  # half the input indexed, then the other half ingested
+        half = tmp_path / "half"
+        half.mkdir()
+        for f in range(FILES // 2):
+            shutil.copy(src / f"part-{f}.jsonl", half / f"part-{f}.jsonl")
+        run_env("ingest", half, "--corpus", "k", "--data-dir", crashed, "--quiet")
+        run_env(*index, "--data-dir", crashed)
+        for f in range(FILES // 2, FILES):
+            shutil.copy(src / f"part-{f}.jsonl", half / f"part-{f}.jsonl")
+        run_env("ingest", half, "--corpus", "k", "--data-dir", crashed, "--quiet")
+    else:
+        shutil.copytree(clean_ingest, crashed)
+        if case == "repartition":  # published with two partitions; the build makes three
+            run_env("index", "--corpus", "k", "--partitions", 2, "--data-dir", crashed, "--quiet")
+    before = _units(crashed)[0] if case != "fresh" else 0
+    shutil.copytree(crashed, clean)
+    run_env(*index, "--data-dir", clean)
+    root = Store(crashed).corpus("k").root / "index"
+    published = (root / "CURRENT").read_text() if case != "fresh" else None
+
+    def metas() -> list[bytes | None]:
+        """Each partition's tantivy meta.json (rewritten by each commit) in the newest gen."""
+        gens = sorted(root.glob("gen-*"))
+        out = []
+        for i in range(3):
+            try:
+                out.append((gens[-1] / f"p{i:02d}" / "meta.json").read_bytes() if gens else None)
+            except (FileNotFoundError, IndexError):
+                out.append(None)
+        return out
+
+    start = metas()
+    if case == "incremental":
+        kill_when((*index, "--data-dir", crashed), lambda: metas()[0] != start[0])
+    else:  # a new generation's p01 is made after its p00's commit returned
+
+        def ready() -> bool:
+            return any(p.parent.name != published for p in root.glob("gen-*/p01"))
+
+        kill_when((*index, "--data-dir", crashed), ready)
+    after = metas()
+    if case == "fresh":
+        assert not (root / "CURRENT").exists()  # nothing published: a reader sees no index
+        assert after[2] is None  # the last partition was never started
+    elif case == "repartition":
+        assert (root / "CURRENT").read_text() == published  # the old generation, whole
+        assert after[2] is None and len(list(root.glob("gen-*"))) == 2
+        assert _units(crashed)[0] == total
+    else:
+        assert after[0] != start[0] and after[2] == start[2]  # killed between commits
+        docs, _ = _units(crashed)  # the published index opens, partitions before or after
+        assert before < docs < total
+
+    run_env(*index, "--data-dir", crashed, "--json")
+    assert _units(crashed) == _units(clean)
+    assert _units(crashed)[0] == total
+    assert len(list(root.glob("gen-*"))) == 1
