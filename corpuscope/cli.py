@@ -506,7 +506,7 @@ def search_cmd(
     from corpuscope.models.answers import Filters
 
     settings = _settings(data_dir)
-    indexes = Indexes(Store(settings.data))
+    indexes = Indexes(Store(settings.data), settings.query_threads)
     filters = Filters(corpora=corpus or [], domain=domain, language=language)
     asks = {
         "bm25": lambda: search(indexes, query, settings, filters, k=k, offset=offset),

@@ -46,15 +46,14 @@ SPACY_SCORE = 0.85
 def scanner_version(settings: Settings, ner_model: str | None) -> str:
     """Changes whenever what the scan would find changes: library versions, our patterns,
     phone regions, the NER model."""
-    import phonenumbers
-    import presidio_analyzer
+    from importlib.metadata import version
 
     from corpuscope.privacy.detect import TRIGGERS
     from corpuscope.privacy.recognizers import SECRET_PATTERNS
 
     parts = [
-        getattr(presidio_analyzer, "__version__", "?"),
-        phonenumbers.__version__,
+        version("presidio-analyzer"),  # the module has no __version__: read the installed one
+        version("phonenumbers"),
         repr(sorted((k, v.pattern, v.margin) for k, v in TRIGGERS.items())),
         repr(SECRET_PATTERNS),
         settings.phone_regions,
