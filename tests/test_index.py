@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import random
 import shutil
-import signal
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +18,7 @@ from corpuscope.index.query import exact, search
 from corpuscope.index.searcher import Indexes
 from corpuscope.models.answers import Filters
 from corpuscope.store import Store
-from tests.conftest import PEOPLE, SAMPLES, corpuscope_cmd, run_cmd, write_people
+from tests.conftest import PEOPLE, SAMPLES, run_cmd, write_people
 
 C4 = SAMPLES / "c4" / "c4-en-sample-449.jsonl.gz"
 DOLMA = SAMPLES / "commoncrawl" / "cc-main-2019-30-dolma-697.jsonl.gz"
@@ -124,33 +119,6 @@ def test_a_second_build_refuses_while_one_runs(cli, data_dir: Path):
         build_index(cs)
     result = cli("index", "--corpus", "c", expect=None)
     assert result.exit_code == 0
-
-
-@pytest.mark.parametrize("trial", range(3))
-def test_kill_9_during_a_build_leaves_a_searchable_index(tmp_path: Path, trial: int):
-    """SIGKILL mid-build: the published state stays searchable; a rerun completes it."""
-    data = tmp_path / "data"
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(8):
-        shutil.copy(DOLMA, src / f"d{i}.jsonl.gz")
-    assert run_cmd("ingest", src, "--corpus", "k", "--quiet", "--data-dir", data).returncode == 0
-    cs = Store(data).corpus("k")
-    documents = sum(s.documents for s in cs.manifest().done())
-    if trial:  # an index exists already: a rebuild is killed
-        assert run_cmd("index", "--corpus", "k", "--quiet", "--data-dir", data).returncode == 0
-    args = ("index", "--corpus", "k", "--quiet", "--data-dir", data)
-    extra = ("--rebuild",) if trial == 2 else ("--partitions", 3) if trial else ()
-    proc = subprocess.Popen(corpuscope_cmd(*args, *extra), start_new_session=True)
-    time.sleep(random.Random(trial).uniform(1.0, 2.5))
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if trial:  # the published generation (old or new) is whole
-        assert _indexed_docs(data, "k") == documents
-    done = run_cmd(*args, "--json", *extra)
-    assert done.returncode == 0, done.stderr
-    assert _indexed_docs(data, "k") == documents
-    assert len(list(index_root(cs).glob("gen-*"))) == 1
 
 
 def test_search_stays_available_while_data_is_added(tmp_path: Path):

@@ -791,12 +791,6 @@ def test_every_table_equals_a_python_recomputation_on_a_varied_corpus(varied: Pa
     assert len(tables["by_language"]) > 5
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once fixed: then this mark must go
-    reason="stats/build.py and docs/statistics.md, pii_by_domain: in a window, `order by "
-    "count(*) desc, 2` orders by the constant 2, not by the domain, so which tied domains make "
-    "the top 50 is arbitrary; fix: `order by count(*) desc, coalesce(d.domain, '(none)')`",
-)
 def test_pii_by_domain_cuts_ties_at_the_50th_domain_by_name(tmp_path: Path):
     """60 domains with one e-mail each: the top 50 are the first 50 by name."""
     import random
