@@ -34,8 +34,10 @@ import tantivy
 from corpuscope.artifacts import Made
 from corpuscope.errors import CorpusLocked, Damaged
 from corpuscope.index.schema import INDEX_VERSION, open_index
+from corpuscope.models.documents import PII_SCHEMA, PiiSpan
 from corpuscope.models.runs import IndexSummary
 from corpuscope.models.work import Shard
+from corpuscope.privacy.redact import redact
 from corpuscope.store import CorpusStore, parquet_problem, publish_bytes, sha256_file
 
 _COLUMNS = ["doc_id", "corpus", "shard", "url", "domain", "timestamp", "language", "text"]
@@ -145,21 +147,30 @@ def present_units(index: tantivy.Index) -> set[str]:
     return {b["key"] for b in agg["units"]["buckets"]}
 
 
-def _spans_by_doc(path: Path | None) -> dict[str, list]:
+def _spans_by_doc(path: Path | None) -> dict[str, list[PiiSpan]]:
     if path is None:
         return {}
-    table = pq.read_table(
-        path, columns=["doc_id", "start", "end", "entity_type", "score", "value_hash"]
-    )
-    out: dict[str, list] = defaultdict(list)
-    for d, s, e, t, sc, h in zip(*(table.column(i).to_pylist() for i in range(6)), strict=True):
-        out[d].append((s, e, t, round(sc, 3), h))
+    table = pq.read_table(path, columns=[f.name for f in PII_SCHEMA])
+    out: dict[str, list[PiiSpan]] = defaultdict(list)
+    for row in table.to_pylist():
+        out[row["doc_id"]].append(PiiSpan(**row))
     return out
 
 
+def public_text(text: str, spans: list[PiiSpan] | None) -> str:
+    """The redacted view of a document: every personal-data span replaced by its type.
+
+    `spans` are the scan's (None for a shard not scanned yet: then the scan's own detector
+    runs here). The display pass of `redact` always runs too, so what the index holds is what
+    display shows, and no count, score or position can depend on a hidden value.
+    """
+    return redact(text, spans or (), runtime_pass=spans is None)[0]
+
+
 def documents_of(cs: CorpusStore, unit: Unit) -> Iterator[tantivy.Document]:
-    """The tantivy documents of one shard version: its Parquet rows with their PII spans."""
+    """The tantivy documents of one shard version: its Parquet rows, text redacted."""
     spans = _spans_by_doc(unit.pii_path)
+    scanned = unit.pii_path is not None
     pf = pq.ParquetFile(cs.root / unit.shard.parquet)
     for batch in pf.iter_batches(batch_size=1024, columns=_COLUMNS):
         cols = {name: batch.column(name).to_pylist() for name in _COLUMNS}
@@ -170,18 +181,15 @@ def documents_of(cs: CorpusStore, unit: Unit) -> Iterator[tantivy.Document]:
             doc.add_text("shard", cols["shard"][i])
             doc.add_text("unit", unit.key)
             doc.add_text("language", cols["language"][i])
-            doc.add_text("text", cols["text"][i])
+            doc.add_text(
+                "text", public_text(cols["text"][i], spans.get(doc_id, []) if scanned else None)
+            )
             if cols["url"][i]:
                 doc.add_text("url", cols["url"][i])
             if cols["domain"][i]:
                 doc.add_text("domain", cols["domain"][i])
             if cols["timestamp"][i] is not None:
                 doc.add_date("timestamp", cols["timestamp"][i])
-            doc_spans = spans.get(doc_id)
-            if doc_spans:
-                for h in {sp[4] for sp in doc_spans}:
-                    doc.add_text("pii", h)
-                doc.add_bytes("spans", orjson.dumps(doc_spans))
             yield doc
 
 

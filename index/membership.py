@@ -20,7 +20,14 @@ import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.query import Deadline, check_page, check_passage, targets, with_filters
+from corpuscope.index.query import (
+    Deadline,
+    check_page,
+    check_passage,
+    public_passage,
+    targets,
+    with_filters,
+)
 from corpuscope.index.schema import phrase, positioned, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
@@ -116,6 +123,7 @@ def membership(
     filters = filters or Filters()
     check_passage(passage, settings)
     check_page(k, 0, settings)
+    passage, redactions = public_passage(passage)
     tokens = tokens_with_offsets(passage)
     if len(tokens) < MIN_WORDS:
         raise QueryError(f"the passage needs at least {MIN_WORDS} words")
@@ -149,7 +157,6 @@ def membership(
             document_spans=d_spans,
             snippet=snippet(
                 doc.text,
-                doc.spans,
                 set(terms),
                 focus=d_spans[0].start if d_spans else None,
                 words=settings.snippet_words,
@@ -160,6 +167,8 @@ def membership(
     best_cov, best_run = (scored[0][0], scored[0][1]) if scored else (0.0, 0)
     return MembershipAnswer(
         verdict=verdict(best_cov, best_run, len(tokens)),
+        passage=passage,
+        redacted=redactions,
         coverage=round(best_cov, 4),
         longest_run=best_run,
         passage_words=len(tokens),

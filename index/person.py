@@ -2,11 +2,12 @@
 
 A name becomes phrase queries for its usual variants ("Ada Lovelace", "Lovelace, Ada",
 "A. Lovelace", "Lovelace A", middle names left out); case and diacritics never count since
-the index folds them. E-mails and phone numbers are looked up by their keyed hash in the
-index's `pii` field (the value itself is never stored or logged); user names and URLs are
-phrase queries on the text (URLs also on the document's own address). The answer counts,
-per corpus, the documents mentioning the name, holding each identifier, and holding both,
-with redacted evidence ranked by co-occurrence.
+the index folds them. E-mails and phone numbers are looked up by their keyed hash in the PII
+sidecars (the value itself is never stored or logged); user names and URLs are matched as
+identifiers: a whole word, a URL (or the document's own address), confirmed on the text. The
+answer counts, per corpus, the documents mentioning the name, holding each identifier, and
+holding both; the evidence is documents that mention the name, redacted. Which documents hold
+an identifier is never shown to the public (a verified data subject gets it through a case).
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import regex
 import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
 from corpuscope.index.query import Deadline, check_page, targets, with_filters
 from corpuscope.index.schema import phrase, tokenize
-from corpuscope.index.searcher import CorpusIndex, Found, Indexes
+from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
 from corpuscope.models.answers import Filters, PersonAnswer, PersonCorpus, PersonEvidence
-from corpuscope.privacy.hashing import store_key, value_hash
+from corpuscope.privacy.lookup import find_identifier
 
 _COUNT_ONLY = 1  # hits fetched when only the count is wanted
+_IDENTIFIER_DOCS = 1_000_000  # documents of one identifier read from the sidecars, at most
 
 
 def name_variants(name: str) -> list[list[str]]:
@@ -59,26 +62,63 @@ def name_variants(name: str) -> list[list[str]]:
 
 @dataclass
 class Identifier:
-    label: str  # "email 1", "phone 2" …: never the value itself
+    """One identifier asked about: its label in the answer (never the value) and its kind."""
+
+    label: str  # "email 1", "phone 2" …
     kind: str  # email | phone | username | url
 
-    def query(self, ci: CorpusIndex, value: str, key: bytes, region: str) -> tantivy.Query:
-        schema = ci.schema
+    def query(
+        self, indexes: Indexes, ci: CorpusIndex, value: str, settings: Settings, limit: int
+    ) -> tantivy.Query:
+        """The documents of `ci` holding the identifier, as a set of their ids.
+
+        E-mails and phones are found by their keyed hash in the corpus's PII sidecars (the
+        index holds only the redacted view); a user name is a whole word of the text, with
+        or without its `@`, never part of another word or a phrase of several; a URL is the
+        document's own address, or the same URL written in its text.
+        """
         if self.kind in ("email", "phone"):
             entity = "EMAIL_ADDRESS" if self.kind == "email" else "PHONE_NUMBER"
-            return tantivy.Query.term_query(schema, "pii", value_hash(key, entity, value, region))
-        terms = tokenize(value)
-        if not terms:
-            raise QueryError(f"{self.label} has no words to look for")
-        text = _phrase(schema, terms)
-        if self.kind == "url":
-            return tantivy.Query.boolean_query(
+            (found,) = find_identifier(
+                indexes.store, value, entity, [ci.name], settings.phone_region, limit
+            )
+            ids = found.documents
+        else:
+            ids = self._confirmed(indexes, ci, value.strip(), settings)
+        return tantivy.Query.term_set_query(ci.schema, "doc_id", ids)
+
+    def _confirmed(
+        self, indexes: Indexes, ci: CorpusIndex, value: str, settings: Settings
+    ) -> list[str]:
+        schema = ci.schema
+        if self.kind == "username":
+            name = value.removeprefix("@")
+            pattern = regex.compile(rf"(?<![\w@.\-]){regex.escape(name)}(?![\w\-]|\.\w)", regex.I)
+            candidates = _phrase(schema, tokenize(name))
+        else:
+            bare = _URL_SCHEME.sub("", value).rstrip("/")
+            start = r"(?:(?<=://)|(?<![\w.\-/:]))"  # after a scheme, or not inside a word
+            pattern = regex.compile(rf"{start}{regex.escape(bare)}/?(?![\w\-/.%])", regex.I)
+            candidates = _any(
                 [
-                    (tantivy.Occur.Should, text),
-                    (tantivy.Occur.Should, tantivy.Query.term_query(schema, "url", value.strip())),
+                    _phrase(schema, tokenize(bare)),
+                    *(
+                        tantivy.Query.term_query(schema, "url", u)
+                        for u in {value, f"https://{bare}", f"http://{bare}", f"https://{bare}/"}
+                    ),
                 ]
             )
-        return text
+        _, found = indexes.search([ci], lambda c: candidates, settings.max_candidates, count=False)
+        ids = []
+        for f in found:
+            doc = indexes.fetch(f)
+            url = _URL_SCHEME.sub("", doc.url or "").rstrip("/").lower()
+            if pattern.search(doc.text) or (self.kind == "url" and url == bare.lower()):
+                ids.append(doc.doc_id)
+        return ids
+
+
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.I)
 
 
 def _phrase(schema: tantivy.Schema, terms: list[str]) -> tantivy.Query:
@@ -136,17 +176,20 @@ def person(
     for kind, value in given:
         counters[kind] = counters.get(kind, 0) + 1
         idents.append((Identifier(f"{kind} {counters[kind]}", kind), value))
-    key = store_key(indexes.store.root)
-    region = settings.phone_region
-
+    # Identifiers give counts, never documents, and only per corpus: a count narrowed by
+    # domain, language or time would tell where a known address was posted.
+    plain = Filters(corpora=filters.corpora)
     per_corpus, ranked = [], []
     for ci in targets(indexes, filters):
         name_q = _any([_phrase(ci.schema, v) for v in variants]) if variants else None
-        id_qs = [(ident, ident.query(ci, value, key, region)) for ident, value in idents]
+        id_qs = [
+            (ident, ident.query(indexes, ci, value, settings, _IDENTIFIER_DOCS))
+            for ident, value in idents
+        ]
 
-        def count(q: tantivy.Query, ci: CorpusIndex = ci) -> int:
+        def count(q: tantivy.Query, narrow: Filters, ci: CorpusIndex = ci) -> int:
             total, _ = indexes.search(
-                [ci], lambda c: with_filters(q, c.schema, filters), _COUNT_ONLY
+                [ci], lambda c: with_filters(q, c.schema, narrow), _COUNT_ONLY
             )
             return total
 
@@ -154,40 +197,29 @@ def person(
         per_corpus.append(
             PersonCorpus(
                 corpus=ci.name,
-                name_documents=count(name_q) if name_q else 0,
-                identifier_documents={ident.label: count(q) for ident, q in id_qs},
-                any_identifier_documents=count(any_id) if any_id else 0,
-                both_documents=count(_all([name_q, any_id])) if name_q and any_id else 0,
+                name_documents=count(name_q, filters) if name_q else 0,
+                identifier_documents={ident.label: count(q, plain) for ident, q in id_qs},
+                any_identifier_documents=count(any_id, plain) if any_id else 0,
+                both_documents=count(_all([name_q, any_id]), plain) if name_q and any_id else 0,
             )
         )
-        # Evidence: documents with the name and an identifier first, then either alone.
-        tiers = []
-        if name_q and any_id:
-            tiers.append(_all([name_q, any_id]))
-        tiers += [q for q in (name_q, any_id) if q is not None]
-        for tier, q in enumerate(tiers):
-            _, found = indexes.search([ci], lambda c, q=q: with_filters(q, c.schema, filters), k)
-            ranked += [(tier, -f.score, f, ci, name_q, id_qs) for f in found]
-    ranked.sort(key=lambda r: (r[0], r[1], r[2].corpus))
-    evidence: list[PersonEvidence] = []
+        if name_q is not None:  # evidence: documents that mention the name, redacted
+            _, found = indexes.search(
+                [ci], lambda c, q=name_q: with_filters(q, c.schema, filters), k
+            )
+            ranked += [(-f.score, f) for f in found]
+    ranked.sort(key=lambda r: (r[0], r[1].corpus))
     name_terms = {t for v in variants for t in v if len(t) > 1}
-    done: set[tuple[str, str]] = set()
-    for _tier, _score, f, ci, name_q, id_qs in ranked:
-        if len(evidence) >= k or deadline.passed:
+    evidence: list[PersonEvidence] = []
+    for _score, f in ranked[:k]:
+        if deadline.passed:
             break
         doc = indexes.fetch(f)
-        if (doc.corpus, doc.doc_id) in done:
-            continue
-        done.add((doc.corpus, doc.doc_id))
-        has_name = name_q is not None and _matches(f, ci, name_q, doc.doc_id)
-        labels = [ident.label for ident, q in id_qs if _matches(f, ci, q, doc.doc_id)]
         evidence.append(
             PersonEvidence(
                 doc_id=doc.doc_id,
                 corpus=doc.corpus,
-                name=has_name,
-                identifiers=labels,
-                snippet=snippet(doc.text, doc.spans, name_terms, words=settings.snippet_words),
+                snippet=snippet(doc.text, name_terms, words=settings.snippet_words),
             )
         )
     return PersonAnswer(
@@ -198,9 +230,3 @@ def person(
         partial=deadline.passed,
         took_ms=deadline.ms(),
     )
-
-
-def _matches(found: Found, ci: CorpusIndex, query: tantivy.Query, doc_id: str) -> bool:
-    """Does the document `found` points at match `query`? (in the snapshot it came from)"""
-    q = _all([query, tantivy.Query.term_query(ci.schema, "doc_id", doc_id)])
-    return found.searcher.search(q, 1, count=True).count > 0

@@ -22,7 +22,7 @@ from corpuscope.errors import NotFound, QueryError
 from corpuscope.index.build import folder_bytes
 from corpuscope.index.schema import phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
-from corpuscope.index.snippets import pii_around, snippet
+from corpuscope.index.snippets import snippet
 from corpuscope.models.answers import (
     CorpusInfo,
     DocumentView,
@@ -145,6 +145,32 @@ def hit(cls: type[Hit], doc: StoredDoc, score: float, snippet_: Snippet, **extra
     return cls(**shown_metadata(doc), score=round(score, 4), snippet=snippet_, **extra)
 
 
+#: Field queries that narrow a question the way the statistics' small cells do.
+_NARROWING_FIELD = re.compile(r"\b(domain|language|shard|timestamp|url)\s*:", re.IGNORECASE)
+
+
+def withhold(
+    indexes: Indexes,
+    cis: list[CorpusIndex],
+    filters: Filters,
+    q: str,
+    count: int,
+    settings: Settings,
+) -> bool:
+    """One disclosure rule for answers (docs/privacy.md): a count of documents narrowed by
+    domain, language, shard or time (filters or field queries), or within a corpus that is
+    itself smaller than the threshold, is withheld when it is below `small_cell_threshold`,
+    as the public statistics withhold it. Counts over whole corpora are shown."""
+    threshold = settings.small_cell_threshold
+    if not 0 < count < threshold:
+        return False
+    narrowed = any((filters.domain, filters.language, filters.shard, filters.since, filters.until))
+    small = any(
+        indexes.store.corpus(ci.name).manifest().totals()["documents"] < threshold for ci in cis
+    )
+    return narrowed or small or bool(_NARROWING_FIELD.search(q))
+
+
 def check_page(k: int, offset: int, settings: Settings) -> None:
     if not 1 <= k <= settings.max_k:
         raise QueryError(f"k must be between 1 and {settings.max_k}")
@@ -177,11 +203,23 @@ def search(
         raise
     except ValueError as exc:  # e.g. "text:*" asks tantivy for a fast field it does not have
         raise QueryError(f"this query cannot be run: {exc}") from None
+    if withhold(indexes, cis, filters, q, total, settings):
+        return SearchAnswer(
+            query=q,
+            corpora=[c.name for c in cis],
+            total=None,
+            withheld=True,
+            offset=offset,
+            k=k,
+            hits=[],
+            partial=deadline.passed,
+            took_ms=deadline.ms(),
+        )
     terms = set(tokenize(re.sub(r"\b\w+:", " ", q)))
     hits = []
     for f in found[offset : offset + k]:
         doc = indexes.fetch(f)
-        shown = snippet(doc.text, doc.spans, terms, words=settings.snippet_words)
+        shown = snippet(doc.text, terms, words=settings.snippet_words)
         hits.append(hit(Hit, doc, f.score, shown))
     return SearchAnswer(
         query=q,
@@ -196,6 +234,13 @@ def search(
 
 
 # -- exact passages ----------------------------------------------------------------------------
+def public_passage(passage: str) -> tuple[str, list[str]]:
+    """A passage as the public index holds text: personal data replaced by its type, white
+    space runs made one space. Returns it with the types replaced (so the answer says so)."""
+    redacted, replaced = redact(passage)
+    return normalise_passage(redacted), [r.entity_type for r in replaced]
+
+
 def normalise_passage(passage: str) -> str:
     """White space runs become one space; the passage is otherwise kept as given."""
     return " ".join(passage.split())
@@ -244,7 +289,7 @@ def exact(
     filters = filters or Filters()
     check_passage(passage, settings)
     check_page(k, 0, settings)
-    norm = normalise_passage(passage)
+    norm, redactions = public_passage(passage)
     pattern = passage_pattern(norm, case_sensitive)
     cis = targets(indexes, filters)
     _, found = indexes.search(
@@ -262,14 +307,9 @@ def exact(
             partial = True
             break
         doc = indexes.fetch(f)
-        # An occurrence that touches personal data is not counted: the count would confirm
-        # guesses at a value the snippets redact (a passage ending "… at j", "… at ja" …).
+        # Both the passage and the text are the redacted view: a guess at a hidden value
+        # matches exactly as a wrong guess does (neither is there; its type is).
         matches = list(pattern.finditer(doc.text))
-        if matches:  # one look for personal data around all of them
-            pii = pii_around(doc.text, doc.spans, matches[0].start(), matches[-1].end())
-            matches = [
-                m for m in matches if not any(p.start < m.end() and p.end > m.start() for p in pii)
-            ]
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1
@@ -277,15 +317,19 @@ def exact(
         if len(hits) < k:
             shown = snippet(
                 doc.text,
-                doc.spans,
                 terms,
                 focus=matches[0].start(),
                 words=settings.snippet_words,
             )
             hits.append(hit(ExactHit, doc, f.score, shown, occurrences=len(matches)))
 
+    if withhold(indexes, cis, filters, "", documents, settings):
+        documents = occurrences = None
+        hits = []
     return ExactAnswer(
         passage=norm,
+        redacted=redactions,
+        withheld=documents is None,
         case_sensitive=case_sensitive,
         documents=documents,
         occurrences=occurrences,
@@ -296,8 +340,9 @@ def exact(
     )
 
 
-def document(indexes: Indexes, doc_id: str, settings: Settings, start: int = 0) -> DocumentView:
-    """A document's metadata and a redacted window of it from character `start`."""
+def document(indexes: Indexes, doc_id: str, settings: Settings) -> DocumentView:
+    """A document's metadata and its opening window (`snippet_words` words of the redacted
+    view). There is no paging: public display is capped snippets, never a whole document."""
     doc = indexes.find_doc(doc_id)
     if doc is None:
         raise NotFound(f"no document {doc_id!r}")
@@ -307,8 +352,7 @@ def document(indexes: Indexes, doc_id: str, settings: Settings, start: int = 0) 
         n_chars=len(doc.text),
         window=snippet(
             doc.text,
-            doc.spans,
-            focus=min(max(start, 0), len(doc.text)),
+            focus=0,
             words=settings.snippet_words,
             lead=0.0,
         ),

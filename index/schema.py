@@ -15,7 +15,7 @@ import tantivy
 
 ANALYZER = "corpuscope"
 #: Bumped when the schema or the analyser changes: an index of another version is rebuilt.
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: the text is the redacted view; no hash or span fields
 #: Runs of letters and digits: exactly the cut of tantivy's `simple` tokenizer, which is Rust's
 #: `char::is_alphanumeric` (Unicode Alphabetic, combining vowel signs included, or Numeric).
 #: Python's `re` has no such class (its \w leaves out the vowel signs of Hindi or Arabic).
@@ -48,10 +48,10 @@ def build_schema() -> tantivy.Schema:
             name, stored=True, fast=name in ("unit", "domain", "language"), tokenizer_name="raw"
         )
     b.add_text_field("url", stored=True, tokenizer_name="raw")
+    # The public view: the text with every personal-data span replaced by its type ([EMAIL] …),
+    # so no answer the index gives can depend on a hidden value. No hash of a value is indexed.
     b.add_text_field("text", stored=True, tokenizer_name=ANALYZER, index_option="position")
     b.add_date_field("timestamp", stored=True, indexed=True, fast=True)
-    b.add_text_field("pii", stored=False, tokenizer_name="raw")  # value hashes, for lookups
-    b.add_bytes_field("spans", stored=True)  # the sidecar's spans, for redaction
     return b.build()
 
 

@@ -31,14 +31,12 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-import orjson
 import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import Damaged
 from corpuscope.index.build import Layout, index_root, read_layout
 from corpuscope.index.schema import open_index
-from corpuscope.models.documents import PiiSpan
 from corpuscope.store import CorpusStore, Store
 
 log = logging.getLogger("corpuscope.index")
@@ -70,8 +68,7 @@ class StoredDoc:
     url: str | None
     domain: str | None
     language: str | None
-    timestamp: datetime | None
-    spans: list[PiiSpan]
+    timestamp: datetime | None  # `text` is the redacted view (index/build.py: public_text)
 
     @classmethod
     def from_tantivy(cls, doc: tantivy.Document) -> StoredDoc:
@@ -81,11 +78,6 @@ class StoredDoc:
             v = d.get(name)
             return v[0] if v else None
 
-        raw = first("spans")
-        spans = [
-            PiiSpan(first("doc_id"), s, e, t, sc, "", h)
-            for s, e, t, sc, h in (orjson.loads(bytes(raw)) if raw else [])
-        ]
         return cls(
             doc_id=first("doc_id"),
             corpus=first("corpus"),
@@ -95,7 +87,6 @@ class StoredDoc:
             domain=first("domain"),
             language=first("language"),
             timestamp=first("timestamp"),
-            spans=spans,
         )
 
 

@@ -1,14 +1,15 @@
 """Windows of documents as they may be shown: cut to a word cap, redacted, then highlighted.
 
-Order matters: the window is redacted first (the sidecar's spans plus the runtime pattern
-pass of `privacy.redact`), and only then are query terms highlighted in the redacted text,
+The stored text is already the redacted view (index/build.py: `public_text`); the window is
+redacted again at display (the runtime pattern pass of `privacy.redact`, for what the scan
+missed), and only then are query terms highlighted in the redacted text,
 so a highlight can never point into, or reveal the length of, a piece of personal data.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
@@ -71,12 +72,11 @@ def window(text: str, focus: int | None, words: int, lead: float = _LEAD) -> tup
     return start, end
 
 
-def pii_around(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> list[PiiSpan]:
-    """Personal data within `PII_REACH` characters of [start, end): the scan's spans, and what
-    a runtime pattern pass finds there (so a value crossing an edge is seen whole)."""
+def pii_around(text: str, start: int, end: int) -> list[PiiSpan]:
+    """Personal data a runtime pattern pass still finds within `PII_REACH` characters of
+    [start, end) of the (already redacted) text, so a value crossing an edge is seen whole."""
     lo, hi = max(0, start - PII_REACH), min(len(text), end + PII_REACH)
-    found = [s for s in spans if s.start < hi and s.end > lo]
-    found += [
+    found = [
         PiiSpan("", lo + r.start, lo + r.end, r.entity_type, r.score, detector_name(r), "")
         for r in shared_detector().detect(text[lo:hi])
     ]
@@ -85,7 +85,6 @@ def pii_around(text: str, spans: Iterable[PiiSpan], start: int, end: int) -> lis
 
 def snippet(
     text: str,
-    spans: Iterable[PiiSpan] = (),
     terms: Collection[str] = (),
     focus: int | None = None,
     words: int = 128,
@@ -99,7 +98,7 @@ def snippet(
     if focus is None:
         focus = first_match(text, terms)
     start, end = window(text, focus, words, lead)
-    around = pii_around(text, spans, start, end)
+    around = pii_around(text, start, end)
     widened = True
     while widened:  # a widened edge may meet another value
         widened = False

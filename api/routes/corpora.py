@@ -1,5 +1,10 @@
 """Corpora and documents: what is here, one document's redacted window, and health.
 
+`GET /v1/corpora` and `GET /v1/corpora/{corpus}` follow the small-cell rule of the public
+statistics (`corpuscope.stats.disclosure`): the public sees a corpus's figures with those that
+would show or give away a count below `small_cell_threshold` withheld (null, named in
+`withheld`); the auditor role and above see them all.
+
 `GET /v1/health` is public and cheap: its states come from the manifests
 (`corpuscope.artifacts`) and from what the searcher found when it last opened or checked each
 corpus's index (a few stat calls), never from the data itself. States only, no counts: nothing
@@ -12,17 +17,19 @@ import logging
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 
 from corpuscope import __version__
+from corpuscope.api.auth import CallerDep
 from corpuscope.api.deps import IndexesDep, SettingsDep, run_query, run_question
 from corpuscope.api.errors import ERROR_RESPONSES
 from corpuscope.artifacts import statuses, summarise
 from corpuscope.config import Settings
-from corpuscope.errors import CorpuscopeError
+from corpuscope.errors import CorpuscopeError, NotFound
 from corpuscope.index.query import corpora, document
 from corpuscope.index.searcher import Indexes
 from corpuscope.models.answers import CorpusHealth, CorpusInfo, DocumentView, Health
+from corpuscope.stats.disclosure import withhold_figures
 
 log = logging.getLogger("corpuscope.api")
 router = APIRouter(tags=["corpora"], responses=ERROR_RESPONSES)
@@ -41,11 +48,62 @@ def listed(indexes: Indexes) -> list[CorpusInfo]:
     return out
 
 
+#: A corpus's figures: all of them go when its documents are a small cell.
+FIGURES = (
+    "shards",
+    "documents",
+    "quarantined",
+    "text_bytes",
+    "parquet_bytes",
+    "indexed_documents",
+    "index_bytes",
+    "index_partitions",
+)
+
+
+def public_info(info: CorpusInfo, threshold: int) -> CorpusInfo:
+    """A corpus's figures as the public may see them: every figure when its documents are
+    fewer than `threshold` (its bytes, shards or index size bound or pin the count); else a
+    small count of quarantined or of indexed documents, and indexed documents that differ
+    from the documents by a small count (the difference would be one)."""
+    shown, withheld = withhold_figures(
+        info.model_dump(include=set(FIGURES)),
+        threshold,
+        size="documents",
+        cells=("quarantined", "indexed_documents"),
+        differences={"indexed_documents": "documents"},
+    )
+    return info.model_copy(update={**shown, "withheld": withheld})
+
+
+def as_seen(infos: list[CorpusInfo], public: bool, threshold: int) -> list[CorpusInfo]:
+    return [public_info(i, threshold) for i in infos] if public else infos
+
+
 @router.get("/corpora", response_model=list[CorpusInfo])
-async def corpora_route(request: Request, indexes: IndexesDep) -> list[CorpusInfo]:
+async def corpora_route(
+    request: Request, indexes: IndexesDep, settings: SettingsDep, who: CallerDep
+) -> list[CorpusInfo]:
     """Every corpus with its documents, bytes and what its index holds (`degraded`: its index
-    is damaged)."""
-    return await run_query(request, listed, indexes)
+    is damaged). The public sees them under the small-cell rule (`withheld`)."""
+    infos = await run_query(request, listed, indexes)
+    return as_seen(infos, not who.at_least("auditor"), settings.small_cell_threshold)
+
+
+@router.get("/corpora/{corpus}", response_model=CorpusInfo)
+async def corpus_route(
+    request: Request,
+    indexes: IndexesDep,
+    settings: SettingsDep,
+    who: CallerDep,
+    corpus: Annotated[str, Path(max_length=64)],
+) -> CorpusInfo:
+    """One corpus's documents, bytes and what its index holds, as in `GET /v1/corpora`."""
+    infos = await run_query(request, listed, indexes)
+    found = [i for i in infos if i.name == corpus]
+    if not found:
+        raise NotFound(f"no corpus named {corpus!r}")
+    return as_seen(found, not who.at_least("auditor"), settings.small_cell_threshold)[0]
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentView)
@@ -54,11 +112,11 @@ async def document_route(
     indexes: IndexesDep,
     settings: SettingsDep,
     doc_id: Annotated[str, Path(max_length=200)],
-    start: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> DocumentView:
-    """A document's metadata and a redacted window from character `start` (public role).
-    503 when it is in none of the corpora that can be searched and some index is damaged."""
-    return await run_question(request, document, indexes, doc_id, settings, start)
+    """A document's metadata and its opening window of the redacted text (`snippet_words`
+    words; no paging: public display is capped snippets). 503 when it is in none of the
+    corpora that can be searched and some index is damaged."""
+    return await run_question(request, document, indexes, doc_id, settings)
 
 
 # -- health ------------------------------------------------------------------------------------

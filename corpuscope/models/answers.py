@@ -43,7 +43,14 @@ class Hit(BaseModel):
 class SearchAnswer(BaseModel):
     query: str
     corpora: list[str]
-    total: int
+    total: int | None  # None when withheld
+    withheld: bool = Field(
+        False,
+        description="The question was narrowed (domain, language, shard, time, or a corpus "
+        "smaller than the small-cell threshold) to fewer matching documents than the "
+        "threshold: the count and the documents are withheld, as the statistics withhold "
+        "small cells (docs/privacy.md).",
+    )
     offset: int
     k: int
     hits: list[Hit]
@@ -57,10 +64,22 @@ class ExactHit(Hit):
 
 
 class ExactAnswer(BaseModel):
-    passage: str  # the normalised passage that was looked for
+    passage: str  # the passage looked for: redacted and white space normalised
+    redacted: list[str] = Field(
+        [],
+        description="Types of the personal data found in the passage and replaced by their type "
+        "before matching, as the public index holds every text.",
+    )
     case_sensitive: bool
-    documents: int
-    occurrences: int
+    documents: int | None  # None when withheld
+    occurrences: int | None
+    withheld: bool = Field(
+        False,
+        description="The question was narrowed (domain, language, shard, time, or a corpus "
+        "smaller than the small-cell threshold) to fewer matching documents than the "
+        "threshold: the count and the documents are withheld, as the statistics withhold "
+        "small cells (docs/privacy.md).",
+    )
     candidates: int  # documents the phrase query returned, before confirmation on the text
     hits: list[ExactHit]
     partial: bool = False
@@ -85,6 +104,12 @@ class MembershipEvidence(BaseModel):
 
 class MembershipAnswer(BaseModel):
     verdict: str  # verbatim | near-duplicate | partial | not-found
+    passage: str = ""  # the passage as matched: personal data replaced by its type
+    redacted: list[str] = Field(
+        [],
+        description="Types of the personal data found in the passage and replaced by their type "
+        "before matching, as the public index holds every text.",
+    )
     coverage: float
     longest_run: int
     passage_words: int
@@ -106,10 +131,10 @@ class PersonCorpus(BaseModel):
 
 
 class PersonEvidence(BaseModel):
+    """A document that mentions the name (identifiers give counts only, never documents)."""
+
     doc_id: str
     corpus: str
-    name: bool
-    identifiers: list[str]  # labels of the identifiers the document holds
     snippet: Snippet
 
 
@@ -135,18 +160,30 @@ class DocumentView(BaseModel):
     window: Snippet
 
 
+#: How an answer marks a figure the public may not see (docs/statistics.md, "One disclosure
+#: rule everywhere"): the figure is null and its name is listed in the answer's `withheld`.
+WITHHELD = (
+    "Figures withheld from the public by the small-cell rule (each is null here): a count "
+    "below `small_cell_threshold` (10), or a figure that would let one be worked out (every "
+    "figure of a corpus of fewer documents than that; indexed documents that differ from the "
+    "documents by a small count). Empty for the auditor role and above."
+)
+
+
 class CorpusInfo(BaseModel):
-    """A corpus and its sizes: what was ingested and what the index holds."""
+    """A corpus and its sizes: what was ingested and what the index holds. The public sees
+    them under the small-cell rule (`withheld`)."""
 
     name: str
-    shards: int
-    documents: int
-    quarantined: int
-    text_bytes: int
-    parquet_bytes: int
-    indexed_documents: int
-    index_bytes: int
-    index_partitions: int
+    shards: int | None
+    documents: int | None
+    quarantined: int | None
+    text_bytes: int | None
+    parquet_bytes: int | None
+    indexed_documents: int | None
+    index_bytes: int | None
+    index_partitions: int | None
+    withheld: list[str] = Field([], description=WITHHELD)
     degraded: bool = Field(
         False,
         description="Its published index is damaged: the index figures are those of the "
