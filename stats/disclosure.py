@@ -16,11 +16,20 @@ rows lies between the threshold and the smallest row still shown (s), so the sma
 sum is only known to within k * (s - threshold), which must reach the threshold (hiding a
 single row of 10 when the next shown is 16 would leave a hidden 1 recoverable). The auditor
 role gets the full tables.
+
+A corpus of fewer documents than the threshold is itself a small cell: its overview (and any
+one-row table of it) loses every figure, as a hidden row does, since its words, bytes, shards
+or sources would bound or pin the count.
+
+One rule everywhere: every other public answer that gives a corpus's figures (`/v1/corpora`,
+the EU AI Act summary) withholds them with `withhold` and `withhold_figures` here, shown as
+`null` and named in the answer's `withheld` list.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +45,51 @@ class Suppressed:
     hidden_cells: int
 
 
+#: Columns of a one-row table that count the documents it describes (the corpus, the sample).
+SIZES = ("documents", "sample_documents")
+
+
 def _small(value: Any, threshold: int) -> bool:
-    return isinstance(value, int | float) and 0 < value < threshold
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < threshold
+
+
+def withhold(value: Any, threshold: int) -> Any:
+    """A count as the public may see it: None when it is a small cell (1 to threshold - 1),
+    else the count (0 is shown: an empty cell holds nobody)."""
+    return None if _small(value, threshold) else value
+
+
+def withhold_figures(
+    figures: Mapping[str, Any],
+    threshold: int,
+    *,
+    size: str = "documents",
+    cells: Iterable[str] = (),
+    differences: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The figures of one thing (a corpus) as the public may see them, and the names of those
+    withheld (set to None), in the order of `figures`.
+
+    - `size` (its document count) below the threshold: every figure goes, as a hidden row's
+      do (its shards, bytes, sizes … bound or pin the count);
+    - otherwise each of `cells` (other counts: quarantined records …) below the threshold;
+    - and each figure `b` of `differences` ({b: a}) that differs from `a` by less than the
+      threshold (but not 0): `a - b` would be a small cell.
+    """
+    if _small(figures.get(size), threshold):
+        hidden = set(figures)
+    else:
+        hidden = {c for c in cells if _small(figures.get(c), threshold)}
+        for b, a in (differences or {}).items():
+            x, y = figures.get(a), figures.get(b)
+            if (
+                isinstance(x, int | float)
+                and isinstance(y, int | float)
+                and _small(abs(x - y), threshold)
+            ):
+                hidden.add(b)
+    names = [k for k in figures if k in hidden]
+    return {k: None if k in hidden else v for k, v in figures.items()}, names
 
 
 def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Suppressed:
@@ -47,7 +99,10 @@ def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Sup
     if not spec.keys:  # one-row tables: cell by cell
         out, cells = [], 0
         for r in rows:
-            hidden = {c for c in (*spec.counts, "documents") if _small(r.get(c), threshold)}
+            if any(_small(r.get(c), threshold) for c in SIZES):
+                hidden = set(r)  # a corpus of a few documents: every figure, as a hidden row
+            else:
+                hidden = {c for c in (*spec.counts, "documents") if _small(r.get(c), threshold)}
             if hidden:  # a share times a public total would give a hidden count back
                 hidden |= {c for c in r if "share" in c}
             cells += len(hidden)

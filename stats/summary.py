@@ -10,6 +10,11 @@ text-and-data-mining opt-outs, 3.2 removal of illegal content, 3.3 other informa
 Every figure the corpus can give comes from its published statistics; what only the provider
 can declare comes from a provider file (TOML, `docs/statistics.md` shows one). A declaration
 that is missing is reported as missing, never filled in.
+
+The summary is public, so its figures follow the small-cell rule of the public statistics
+(`corpuscope.stats.disclosure`): they come from the tables as the public sees them, and a
+figure the rule hides is null and named in the `withheld` list of the object holding it (in
+Markdown: "withheld"). With a threshold of 1 (the auditor role) every figure is shown.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from corpuscope.store import CorpusStore
 
 TEMPLATE = "AI Office, Template for the Public Summary of Training Content for general-purpose AI models (July 2025)"
 MISSING = "NOT DECLARED: to be completed by the provider"
-WITHHELD = "withheld (fewer documents than the small-cell threshold)"
+#: A withheld figure in the Markdown summary (null in JSON, named in its object's `withheld`).
+WITHHELD = "withheld (small-cell rule)"
 #: Tokens are estimated from words (about 0.75 words per token for English BPE tokenizers).
 TOKENS_PER_WORD = 4 / 3
 TEXT_BINS = [
@@ -78,16 +84,29 @@ def _undeclared(d: _Declared, path: str, figure: str) -> str:
     return f"{MISSING} (the corpus suggests: {figure})"
 
 
-def _rounded(value: float | None, digits: int) -> float | str:
-    return WITHHELD if value is None else round(value, digits)
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _marked(figures: dict[str, Any], names: tuple[str, ...], **nested: dict[str, Any]) -> dict:
+    """`figures` with a `withheld` list: those of `names` that are None (withheld by the
+    small-cell rule), and `KEY.NAME` for a None among the nested figures `KEY`."""
+    withheld = [n for n in names if figures.get(n) is None]
+    for key, values in nested.items():
+        withheld += [f"{key}.{k}" for k, v in values.items() if v is None]
+    return {**figures, "withheld": withheld}
 
 
 def size_bin(tokens: float) -> str:
     return next(label for limit, label in TEXT_BINS if tokens < limit)
 
 
-def top_domains(rows: list[dict[str, Any]], sme: bool) -> tuple[list[str], str]:
-    """The top domains by content size: 10%, or for an SME 5% or 1,000 (the lower)."""
+def top_domains(
+    rows: list[dict[str, Any]], sme: bool, hidden: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[str], str]:
+    """The top domains by content size: 10%, or for an SME 5% or 1,000 (the lower), by bytes.
+    Those of `hidden` (whose figures the public statistics withhold) are listed last, by
+    name, as the public tables list them: in place, their position would give their rank."""
     named = sorted(
         (r for r in rows if r["domain"] != "(none)"), key=lambda r: (-r["bytes"], r["domain"])
     )
@@ -95,43 +114,82 @@ def top_domains(rows: list[dict[str, Any]], sme: bool) -> tuple[list[str], str]:
         n, rule = min(math.ceil(0.05 * len(named)), 1000), "top 5% or 1,000 (SME), the lower"
     else:
         n, rule = math.ceil(0.10 * len(named)), "top 10%"
-    return [r["domain"] for r in named[:n]], f"{rule} of {len(named):,} domains by bytes of text"
+    top = [r["domain"] for r in named[:n]]
+    rule = f"{rule} of {len(named):,} domains by bytes of text"
+    last = sorted(d for d in top if d in hidden)
+    if last:
+        rule += "; those with figures withheld by the small-cell rule last, by name"
+    return [d for d in top if d not in hidden] + last, rule
 
 
 def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10) -> dict[str, Any]:
     """The summary as a JSON-able dict (sections keyed like the template). It is public, so
-    its figures come from the tables as the public sees them (`threshold`: small cells)."""
+    its figures come from the tables as the public sees them (`threshold`: small cells; a
+    withheld figure is None and named in its object's `withheld`; 1 shows every figure)."""
     manifest = read_manifest(cs)
     if manifest is None:
         raise NoStatistics(f"no statistics for {cs.name}: run `corpuscope stats` first")
     d = _Declared(provider)
-    overview = load_table(cs, "overview").to_pylist()[0]
-    languages = load_table(cs, "by_language").to_pylist()
+
+    def public(name: str) -> list[dict[str, Any]]:
+        return suppress(SPECS[name], load_table(cs, name).to_pylist(), threshold).rows
+
+    full_overview = load_table(cs, "overview").to_pylist()[0]
+    (overview,) = public("overview")  # a corpus of few documents: every figure withheld
+    languages = public("by_language")
     domains = load_table(cs, "by_domain").to_pylist()
-    dup, pii, quality = (
-        suppress(SPECS[name], load_table(cs, name).to_pylist(), threshold).rows
-        for name in ("duplicates_exact", "pii", "quality")
-    )
+    hidden_domains = {r["domain"] for r in public("by_domain") if r["suppressed"]}
+    dup, pii, quality = (public(name) for name in ("duplicates_exact", "pii", "quality"))
     dup, quality = dup[0], quality[0]
-    tokens = (overview["words"] or 0) * TOKENS_PER_WORD
+    # The size bin (< 1 billion tokens …) is too coarse to give a small count away.
+    size = size_bin((full_overview["words"] or 0) * TOKENS_PER_WORD)
+    words = overview["words"]
+    tokens = None if words is None else round(words * TOKENS_PER_WORD)
     declared_sme = provider.get("provider", {}).get("sme")
     if declared_sme is None:
         d.missing.append("provider.sme")  # the larger (non-SME) top-domain list applies
     sme = bool(declared_sme)
-    named_langs = [r for r in languages if r["documents"] >= LANGUAGE_MIN_DOCUMENTS]
+    # Languages hidden in the public table (small cells and their complements) are counted.
+    named_langs = [
+        r
+        for r in languages
+        if not r["suppressed"] and (r["documents"] or 0) >= LANGUAGE_MIN_DOCUMENTS
+    ]
     first, last = overview["first_timestamp"], overview["last_timestamp"]
-    period = f"{first:%Y-%m} to {last:%Y-%m}" if first and last else "unknown (no timestamps)"
+    withheld_period = overview["suppressed"]
+    if withheld_period:
+        period, latest = None, None
+    else:
+        period = f"{first:%Y-%m} to {last:%Y-%m}" if first and last else "unknown (no timestamps)"
+        latest = f"{last:%Y-%m}" if last else "unknown"
     kind = provider.get("corpus", {}).get("kind")
     if kind is not None and kind not in CORPUS_KINDS:
         raise UsageError(f"corpus.kind must be one of {', '.join(CORPUS_KINDS)}")
-    this_corpus = {
-        "name": provider.get("corpus", {}).get("name", cs.name),
-        "url": d("corpus.url"),
-        "description": d("corpus.description"),
-        "documents": overview["documents"],
-        "estimated_tokens": round(tokens),
-    }
-    listed, rule = top_domains(domains, sme)
+    this_corpus = _marked(
+        {
+            "name": provider.get("corpus", {}).get("name", cs.name),
+            "url": d("corpus.url"),
+            "description": d("corpus.description"),
+            "documents": overview["documents"],
+            "estimated_tokens": tokens,
+        },
+        ("documents", "estimated_tokens"),
+    )
+    listed, rule = top_domains(domains, sme, hidden_domains)
+    spans = {r["entity_type"]: _rounded(r["spans_per_million_words"], 1) for r in pii}
+    code, documents = quality["code_lines"], quality["documents"]
+    code_share = None if code is None or documents is None else code / max(1, documents)
+    dup_share = dup["redundant_share"]
+    if overview["suppressed"]:  # a corpus of few documents: none of its figures either
+        spans = dict.fromkeys(spans)
+        code_share = dup_share = None
+    crawl_period = provider.get("crawling", {}).get("period")
+    if not crawl_period:
+        crawl_period = (
+            d("crawling.period")
+            if period is None
+            else _undeclared(d, "crawling.period", f"{period} (the documents' timestamps)")
+        )
 
     def among(k: str) -> list[dict[str, Any]]:
         return [this_corpus] if kind == k else []
@@ -151,15 +209,19 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
             },
             "1.3_modalities_and_size": {
                 "modalities": ["text"],
-                "text": {
-                    "size_bin": size_bin(tokens),
-                    "estimated_tokens": round(tokens),
-                    "token_estimate": f"{TOKENS_PER_WORD:.3f} tokens per word (white-space words)",
-                    "documents": overview["documents"],
-                    "words": overview["words"],
-                    "bytes": overview["bytes"],
-                    "types_of_content": d("corpus.types_of_content"),
-                },
+                "text": _marked(
+                    {
+                        "size_bin": size,
+                        "estimated_tokens": tokens,
+                        "token_estimate": f"{TOKENS_PER_WORD:.3f} tokens per word "
+                        "(white-space words)",
+                        "documents": overview["documents"],
+                        "words": words,
+                        "bytes": overview["bytes"],
+                        "types_of_content": d("corpus.types_of_content"),
+                    },
+                    ("estimated_tokens", "documents", "words", "bytes"),
+                ),
                 "languages": [
                     {
                         "language": r["language"],
@@ -169,19 +231,17 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
                 ],
                 "other_languages": len(languages) - len(named_langs),
                 "period_of_collection": period,
-                "latest_data": f"{last:%Y-%m}" if last else "unknown",
-                "other_characteristics": {
-                    "exact_duplicate_share": _rounded(dup["redundant_share"], 4),
-                    "personal_data_spans_per_million_words": {
-                        r["entity_type"]: _rounded(r["spans_per_million_words"], 1) for r in pii
+                "latest_data": latest,
+                "other_characteristics": _marked(
+                    {
+                        "exact_duplicate_share": _rounded(dup_share, 4),
+                        "personal_data_spans_per_million_words": spans,
+                        "share_with_code_lines": _rounded(code_share, 4),
                     },
-                    "share_with_code_lines": _rounded(
-                        quality["code_lines"] / max(1, quality["documents"])
-                        if quality["code_lines"] is not None and quality["documents"]
-                        else None,
-                        4,
-                    ),
-                },
+                    ("exact_duplicate_share", "share_with_code_lines"),
+                    personal_data_spans_per_million_words=spans,
+                ),
+                "withheld": ["period_of_collection", "latest_data"] if withheld_period else [],
             },
         },
         "2_data_sources": {
@@ -197,8 +257,7 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
                 "crawlers": d("crawling.crawlers"),
                 "purposes": d("crawling.purposes"),
                 "behaviour": d("crawling.behaviour"),
-                "period_of_collection": provider.get("crawling", {}).get("period")
-                or _undeclared(d, "crawling.period", f"{period} (the documents' timestamps)"),
+                "period_of_collection": crawl_period,
                 "content": d("crawling.content"),
                 "top_domains_rule": rule,
                 "top_domains": listed,
@@ -221,6 +280,8 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
         "corpus": cs.name,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "statistics_manifest_sha256": stats_sha,
+        # None: every figure shown (the auditor's summary, not the public one).
+        "small_cell_threshold": threshold if threshold > 1 else None,
         "sections": sections,
         "missing_declarations": d.missing,
     }
@@ -254,6 +315,16 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"statistics manifest sha256 `{summary['statistics_manifest_sha256']}`.",
         "",
     ]
+    threshold = summary.get("small_cell_threshold")
+    if threshold:
+        out += [
+            f"Figures marked *{WITHHELD}* are withheld: they count fewer than {threshold} "
+            "documents, or would let such a count be worked out (the small-cell rule of the "
+            "public statistics).",
+            "",
+        ]
+    else:
+        out += ["Every figure is shown (auditor role): this is not the public version.", ""]
     for key, section in summary["sections"].items():
         out += [f"## {TITLES[key]}", ""]
         for sub, body in section.items():
@@ -264,15 +335,22 @@ def to_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _md(value: Any, depth: int = 0) -> list[str]:
+def _md(value: Any, depth: int = 0, withheld: frozenset[str] = frozenset()) -> list[str]:
+    """`withheld`: names of this dict's figures withheld by its parent's `withheld` list."""
     pad = "  " * depth
     if isinstance(value, dict):
         lines = []
+        hidden = withheld | set(value.get("withheld", []))
         for k, v in value.items():
+            if k == "withheld":
+                continue  # its figures say "withheld" where they stand
             label = k.replace("_", " ")
             if isinstance(v, dict | list) and v:
                 lines.append(f"{pad}- **{label}**:")
-                lines += _md(v, depth + 1)
+                inner = frozenset(n[len(k) + 1 :] for n in hidden if n.startswith(f"{k}."))
+                lines += _md(v, depth + 1, inner)
+            elif v is None and k in hidden:
+                lines.append(f"{pad}- **{label}**: *{WITHHELD}*")
             else:
                 lines.append(f"{pad}- **{label}**: {_scalar(v)}")
         return lines
@@ -284,7 +362,12 @@ def _md(value: Any, depth: int = 0) -> list[str]:
         return [
             f"{pad}- "
             + (
-                ", ".join(f"{k.replace('_', ' ')}: {_scalar(x)}" for k, x in v.items())
+                ", ".join(
+                    f"{k.replace('_', ' ')}: "
+                    + (WITHHELD if x is None and k in v.get("withheld", []) else _scalar(x))
+                    for k, x in v.items()
+                    if k != "withheld"
+                )
                 if isinstance(v, dict)
                 else _scalar(v)
             )
@@ -298,4 +381,4 @@ def _scalar(v: Any) -> str:
         return f"**{MISSING}**"
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
-    return "none" if v in (None, []) else str(v)
+    return "none" if v in (None, [], {}) else str(v)

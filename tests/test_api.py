@@ -70,6 +70,8 @@ def test_the_four_questions_over_http(client: TestClient):
     r = client.get("/v1/corpora")
     assert {c["name"] for c in r.json()} == {"c4", "commoncrawl", "people"}
     assert all(c["indexed_documents"] == c["documents"] for c in r.json())
+    # people (8 documents) is a small cell: the public sees none of its figures
+    assert {c["name"] for c in r.json() if c["documents"] is None} == {"people"}
 
     doc_id = body["hits"][0]["doc_id"]
     r = client.get(f"/v1/documents/{doc_id}")
@@ -139,6 +141,7 @@ def test_schemathesis_every_operation(indexed: Path):
         "/v1/membership",
         "/v1/person",
         "/v1/corpora",
+        "/v1/corpora/{corpus}",
         "/v1/documents/{doc_id}",
         "/v1/corpora/{corpus}/stats",
         "/v1/corpora/{corpus}/stats/{table}",
@@ -258,7 +261,9 @@ def test_demo_ingests_indexes_and_serves(tmp_path: Path):
                 time.sleep(0.5)
         corpora = {c["name"]: c for c in r.json()}
         assert set(corpora) == {"c4", "commoncrawl", "openwebtext", "pile"}
-        assert all(c["indexed_documents"] == c["documents"] > 0 for c in corpora.values())
+        for c in corpora.values():  # fewer than 10 documents: a small cell, withheld
+            assert c["indexed_documents"] == c["documents"]
+            assert "documents" in c["withheld"] or c["documents"] > 0
         hits = httpx.get(f"{base}/v1/search", params={"q": "the", "corpus": "pile"}).json()
         assert hits["total"] >= 1
     finally:

@@ -125,16 +125,25 @@ async def domain_lookup(
     responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
 )
 async def eu_summary(
-    request: Request, corpus: Corpus, fmt: Annotated[str, Path(pattern="^(md|json)$")]
+    request: Request,
+    corpus: Corpus,
+    fmt: Annotated[str, Path(pattern="^(md|json)$")],
+    who: CallerDep,
 ) -> Response:
     """The EU AI Act public summary of training content (Art. 53(1)(d), AI Office template of
     July 2025): figures from the statistics, declarations from the corpus's provider.toml,
-    missing declarations marked as missing."""
+    missing declarations marked as missing.
+
+    The public summary follows the small-cell rule of the statistics: a withheld figure is
+    null and named in the `withheld` list of the object holding it ("withheld" in Markdown),
+    and `small_cell_threshold` says the threshold. The auditor role and above get every figure
+    (`small_cell_threshold: null`)."""
     view = _view(request)
     view.manifest(corpus)  # 404 without statistics
     cs = view.store.corpus(corpus)
+    threshold = view.threshold if not who.at_least("auditor") else 1
     summary = await run_query(
-        request, lambda: build_summary(cs, load_provider(provider_file(cs)), view.threshold)
+        request, lambda: build_summary(cs, load_provider(provider_file(cs)), threshold)
     )
     if fmt == "md":
         return PlainTextResponse(to_markdown(summary), media_type="text/markdown")

@@ -162,7 +162,7 @@ class DocumentView(BaseModel):
 
 #: How an answer marks a figure the public may not see (docs/statistics.md, "One disclosure
 #: rule everywhere"): the figure is null and its name is listed in the answer's `withheld`.
-WITHHELD = (
+WITHHELD_FIGURES = (
     "Figures withheld from the public by the small-cell rule (each is null here): a count "
     "below `small_cell_threshold` (10), or a figure that would let one be worked out (every "
     "figure of a corpus of fewer documents than that; indexed documents that differ from the "
@@ -183,7 +183,7 @@ class CorpusInfo(BaseModel):
     indexed_documents: int | None
     index_bytes: int | None
     index_partitions: int | None
-    withheld: list[str] = Field([], description=WITHHELD)
+    withheld: list[str] = Field([], description=WITHHELD_FIGURES)
     degraded: bool = Field(
         False,
         description="Its published index is damaged: the index figures are those of the "
