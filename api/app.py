@@ -1,20 +1,26 @@
-"""The FastAPI application: `/v1` routes, one error shape, limits, OpenAPI at `/docs`."""
+"""The FastAPI application: `/v1` routes, one error shape, keys and limits, OpenAPI at `/docs`
+and `/redoc` (Swagger UI and ReDoc served from local files: they work offline)."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corpuscope import __version__
 from corpuscope.api import errors
-from corpuscope.api.limits import BodySizeLimit
+from corpuscope.api.auth import Authenticate
+from corpuscope.api.errors import ErrorBody
+from corpuscope.api.limits import BodySizeLimit, RateLimit, RateLimits
 from corpuscope.api.routes import corpora, questions, stats
 from corpuscope.config import Settings
 from corpuscope.index.searcher import Indexes
@@ -60,6 +66,55 @@ class ContainErrors:
                 await response(scope, receive, send)
 
 
+#: Where the documentation pages' JavaScript and CSS are served from.
+DOCS_ASSETS = "/static/docs"
+
+#: Answers every `/v1` operation may give besides those of `errors.ERROR_RESPONSES`.
+_LIMIT_RESPONSES: dict[int | str, dict] = {
+    408: {"model": ErrorBody, "description": "request body too slow (`body_read_timeout`)"},
+    429: {"model": ErrorBody, "description": "too many requests (`Retry-After` says when)"},
+}
+
+
+def _docs_assets() -> str:
+    """The folder of Swagger UI's and ReDoc's distribution files, with their licences, as
+    the `drf-spectacular-sidecar` package ships them (found, not imported: importing it would
+    import Django, which it is written for)."""
+    spec = importlib.util.find_spec("drf_spectacular_sidecar")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("drf-spectacular-sidecar is not installed (the docs pages' assets)")
+    return f"{next(iter(spec.submodule_search_locations))}/static/drf_spectacular_sidecar"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) and `/redoc` (ReDoc) over local assets: no CDN, no web fonts."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_docs_assets()), name="docs-assets")
+    swagger, redoc = f"{DOCS_ASSETS}/swagger-ui-dist", f"{DOCS_ASSETS}/redoc/bundles"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{swagger}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{swagger}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{swagger}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # else it may call swagger.io
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{redoc}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{swagger}/favicon-32x32.png",
+            with_google_fonts=False,
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over the data directory of `settings` (environment `CORPUSCOPE_*` by default)."""
     settings = settings or Settings()
@@ -71,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="corpuscope",
         version=__version__,
         description=(
@@ -86,15 +143,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.running = threading.BoundedSemaphore(settings.api_query_threads)
     app.state.stats = StatsView(app.state.indexes.store, settings.small_cell_threshold)
     app.state.state = State(settings.data)
+    rate_limits = RateLimits(
+        settings.rate_limit, settings.key_rate_limit, settings.rate_limit_storage
+    )
     errors.install(app)
-    app.include_router(questions.router, prefix="/v1")
-    app.include_router(corpora.router, prefix="/v1")
-    app.include_router(stats.router, prefix="/v1")
+    for router in (questions.router, corpora.router, stats.router):
+        app.include_router(router, prefix="/v1", responses=_LIMIT_RESPONSES)
+    _install_docs(app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost last: errors contained, then who is asking, their rate, then the body.
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout,
+    )
+    app.add_middleware(RateLimit, limits=rate_limits)
+    app.add_middleware(Authenticate, state=app.state.state, rate_limits=rate_limits)
     app.add_middleware(ContainErrors, handler=app.exception_handlers[Exception])  # outermost
     return app

@@ -130,6 +130,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the API reads; larger ones get 413."
     )
+    body_read_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a request body may take to arrive; a slower one gets 408 and the connection is closed.",
+    )
+    rate_limit: str = Field(
+        "60/minute",
+        description="Requests to /v1 per client address without a key (e.g. 60/minute or 10/second;300/hour; empty: none); more get 429.",
+    )
+    key_rate_limit: str = Field(
+        "600/minute",
+        description="Requests to /v1 per API key (by its name), same notation; empty: no limit.",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where request counts live: memory:// (each process) or redis://HOST:PORT (shared by workers and machines).",
+    )
     small_cell_threshold: int = Field(
         10,
         ge=1,
