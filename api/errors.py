@@ -38,6 +38,7 @@ _CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    408: "request_timeout",
     409: "conflict",
     405: "method_not_allowed",
     413: "body_too_large",
