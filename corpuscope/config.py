@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     max_clauses: int = Field(
         64, ge=1, description="Most terms and phrases in one search query; more get 422."
     )
+    max_slop: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description='Largest slop of a phrase in a search query ("a b"~N: N moves of a word, e.g. 1 word between, or 2 for a swap); more get 422.',
+    )
+    max_phrase_words: int = Field(
+        16,
+        ge=1,
+        le=64,
+        description="Most words in one quoted phrase of a search query; more get 422.",
+    )
     max_k: int = Field(100, ge=1, description="Largest page size (`k`) of any answer.")
     max_offset: int = Field(10_000, ge=0, description="Deepest result offset a search may page to.")
     max_candidates: int = Field(

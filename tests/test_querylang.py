@@ -1,0 +1,459 @@
+"""The public query language (index/querylang.py) on a tiny real index.
+
+Every construct is parsed and run on an index built from a few written documents (ingest,
+scan, index: the real pipeline); every refused construct raises `QueryError` without quoting
+the query; hidden fields are refused in every spelling; a big slop is refused; random text
+never raises anything else (hypothesis).
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import tantivy
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from corpuscope import jobs
+from corpuscope.config import Settings
+from corpuscope.errors import QueryError
+from corpuscope.index.querylang import MAX_DEPTH, parse_public
+from corpuscope.index.searcher import Indexes
+from corpuscope.store import Store
+
+CORPUS = "tiny"
+#: The documents, by the last part of their URL (which the tests name them by).
+DOCS = [
+    {
+        "id": "d1",
+        "url": "https://news.example.com/1",
+        "timestamp": "2019-03-01T00:00:00Z",
+        "language": "en",
+        "text": "The quick brown fox jumps over the lazy dog near the river bank.",
+    },
+    {
+        "id": "d2",
+        "url": "https://news.example.com/2",
+        "timestamp": "2019-07-15T12:00:00Z",
+        "language": "en",
+        "text": "A lazy brown dog sleeps while the quick fox watches from the hill.",
+    },
+    {
+        "id": "d3",
+        "url": "https://blog.example.org/3",
+        "timestamp": "2020-02-10T09:30:00Z",
+        "language": "en",
+        "text": "Weaving looms and the analytical engine: notes on the history of computing "
+        "machines, written for the museum's new gallery.",
+    },
+    {
+        "id": "d4",
+        "url": "https://blog.example.org/4",
+        "timestamp": "2021-06-30T08:00:00Z",
+        "language": "fr",
+        "text": "Le renard brun rapide saute par-dessus le chien paresseux près de la rivière, "
+        "dit-il à sa mère.",
+    },
+    {
+        "id": "d5",
+        "url": "https://shop.example.net/5",
+        "timestamp": "2018-12-31T23:00:00Z",
+        "language": "en",
+        "text": "Write an e-mail to the shop for questions about the brown fox toy and its box.",
+    },
+    {
+        "id": "d6",
+        "url": "https://news.example.com/6",
+        "language": "en",
+        "text": "the of and to in a is for on that the of and to in a is for on that with as",
+    },
+]
+ALL = {"1", "2", "3", "4", "5", "6"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    root = tmp_path_factory.mktemp("querylang")
+    source = root / "docs.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in DOCS))
+    settings = Settings(data=root / "data")
+    assert jobs.ingest(settings, CORPUS, [str(source)]).ok
+    assert jobs.scan(settings, CORPUS).ok
+    jobs.index(settings, CORPUS)
+    indexes = Indexes(Store(settings.data))
+    ci = indexes.get(CORPUS)
+    assert ci is not None
+    stored = {}
+    _, found = indexes.search([ci], lambda _ci: tantivy.Query.all_query(), 100)
+    for f in found:
+        doc = indexes.fetch(f)
+        stored[doc.url.rsplit("/", 1)[1]] = doc
+    assert set(stored) == ALL
+    return SimpleNamespace(indexes=indexes, ci=ci, settings=settings, stored=stored)
+
+
+def found(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> set[str]:
+    query, _ = parse_public(q, tiny.ci.schema, settings or tiny.settings)
+    _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
+    return {tiny.indexes.fetch(f).url.rsplit("/", 1)[1] for f in hits}
+
+
+def terms(tiny: SimpleNamespace, q: str) -> list[str]:
+    return parse_public(q, tiny.ci.schema, tiny.settings)[1]
+
+
+def refused(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> str:
+    with pytest.raises(QueryError) as err:
+        parse_public(q, tiny.ci.schema, settings or tiny.settings)
+    return str(err.value)
+
+
+# -- what the language says ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("weaving", {"3"}),
+        ("WEAVING", {"3"}),  # folded like the index
+        ("rivière", {"4"}),
+        ("riviere", {"4"}),  # diacritics folded
+        ("weaving renard", {"3", "4"}),  # side by side: either
+        ("e-mail", {"5"}),  # a word with punctuation inside is the phrase of its parts
+        ('"quick brown fox"', {"1"}),
+        ('"quick fox"', {"2"}),
+        ('"quick fox"~1', {"1", "2"}),  # one word between
+        ('"quick fox"~0', {"2"}),
+        ('"brown fox"', {"1", "5"}),
+        ('"the lazy dog near"', {"1"}),
+        ("+brown -lazy", {"5"}),  # brun is not brown
+        ("+fox +dog", {"1", "2"}),
+        ("fox -toy", {"1", "2"}),
+        ("fox AND river", {"1"}),
+        ("fox AND NOT lazy", {"5"}),
+        ("fox NOT lazy", {"5"}),
+        ("fox OR weaving", {"1", "2", "3", "5"}),
+        ("(fox OR weaving) AND brown", {"1", "2", "5"}),
+        ("(fox OR weaving) -brown", {"3"}),
+        ("renard OR (fox AND (dog AND (river OR hill)))", {"1", "2", "4"}),
+        ("-(lazy OR toy) fox", set()),  # every fox document is lazy or a toy
+        ("-(lazy OR toy) +(fox OR engine)", {"3"}),
+        ("fox AND -toy AND -river", {"2"}),
+        ('"quick brown fox" OR "analytical engine"', {"1", "3"}),
+        ("domain:example.org", {"3", "4"}),
+        ("domain:EXAMPLE.ORG", {"3", "4"}),
+        ('domain:"example.net"', {"5"}),
+        ("Domain:example.net", {"5"}),
+        ("+domain:example.com +fox", {"1", "2"}),
+        ("domain:example.com AND NOT fox", {"6"}),
+        (f"corpus:{CORPUS}", ALL),
+        ("corpus:other", set()),
+        ("+brown +timestamp:2019", {"1", "2"}),
+        ("timestamp:2019", {"1", "2"}),
+        ("timestamp:2019-07", {"2"}),
+        ("timestamp:2019-03-01", {"1"}),
+        ("timestamp:2019-07-15T12:00:00Z", {"2"}),
+        ('timestamp:"2019-07-15T12:00:00+00:00"', {"2"}),
+        ("timestamp:2019-07-15T14:00:00+02:00", {"2"}),  # the same instant
+        ("timestamp:[2019-01-01 TO 2020-01-01]", {"1", "2"}),
+        ("timestamp:[2019 TO 2020-02-10T09:30:00Z]", {"1", "2", "3"}),
+        ("timestamp:[2019 TO 2020-02-10T09:30:00Z}", {"1", "2"}),
+        ("timestamp:{2019-03-01 TO 2019-07-15T12:00:00Z]", {"2"}),
+        ("timestamp:[2020 TO *]", {"3", "4"}),
+        ("timestamp:[* to 2019]", {"5"}),
+        ("timestamp:>=2020", {"3", "4"}),
+        ("timestamp:>2020-02-10T09:30:00Z", {"4"}),
+        ("timestamp:<2019", {"5"}),
+        ("timestamp:<=2019-03-01", {"1", "5"}),
+        ("fox timestamp:<2019", {"1", "2", "5"}),
+        ("((((((((fox))))))))", {"1", "2", "5"}),  # MAX_DEPTH groups deep
+        ("weaving !!! ...", {"3"}),  # punctuation alone is no word; a lone - or + neither
+        ("weaving - + renard", {"3", "4"}),
+        ("and", {"3", "5", "6"}),  # lower-case: a word
+        ("+AND +box", {"5"}),  # after a prefix: a word
+        ('"the of and to in a is for on that"~2', {"6"}),  # common words, bounded slop
+    ],
+)
+def test_construct_finds(tiny, q: str, expected: set[str]):
+    assert found(tiny, q) == expected
+
+
+def test_language_field(tiny):
+    for lang in {d.language for d in tiny.stored.values()}:
+        want = {k for k, d in tiny.stored.items() if d.language == lang}
+        assert found(tiny, f"language:{lang}") == want
+        assert found(tiny, f'language:"{lang}"') == want
+    assert found(tiny, "language:xx") == set()
+
+
+def test_slop_counts_moves(tiny):
+    """tantivy's slop is Lucene's: N moves of words, so one word between costs 1 and two
+    neighbours swapped cost 2."""
+    assert found(tiny, '"fox quick"~1') == set()
+    assert found(tiny, '"fox quick"~2') == {"2"}
+    assert found(tiny, '"quick fox"~2') == {"1", "2"}
+
+
+def test_terms_for_highlighting(tiny):
+    assert terms(tiny, '"Quick brown FOX" -lazy dog') == ["quick", "brown", "fox", "dog"]
+    assert terms(tiny, "fox fox Fox") == ["fox"]
+    assert terms(tiny, "domain:example.com weaving timestamp:2019") == ["weaving"]
+    assert terms(tiny, "engine AND NOT (river OR hill)") == ["engine"]
+    assert terms(tiny, "e-mail OR rivière") == ["e", "mail", "riviere"]
+    assert terms(tiny, f"corpus:{CORPUS}") == []
+
+
+def test_a_clause_said_twice_is_searched_once(tiny):
+    once = str(parse_public('"the of"~2', tiny.ci.schema, tiny.settings)[0])
+    assert str(parse_public('"the of"~2 "the of"~2', tiny.ci.schema, tiny.settings)[0]) == once
+    assert found(tiny, "fox fox +fox") == {"1", "2", "5"}
+
+
+def test_returns_a_tantivy_query(tiny):
+    query, words = parse_public("fox", tiny.ci.schema, tiny.settings)
+    assert isinstance(query, tantivy.Query)
+    assert words == ["fox"]
+
+
+# -- what it refuses -----------------------------------------------------------------------------
+SECRET = "zq7secret"  # a value that must never be quoted back
+
+HIDDEN = [
+    f"pii:{SECRET}",
+    f"PII:{SECRET}",
+    f"Pii:{SECRET}",
+    "pii:[a TO z]",
+    "pii:{a TO z}",
+    f"+pii:{SECRET}",
+    f"-pii:{SECRET} fox",
+    f"(pii:{SECRET})",
+    f"fox OR (dog AND pii:{SECRET})",
+    f'pii:"{SECRET}"',
+    "pii:*",
+    f"pii:/{SECRET}.*/",
+    f"unit:{SECRET}",
+    f"shard:{SECRET}",
+    f"doc_id:{SECRET}",
+    f"spans:{SECRET}",
+    f"url:{SECRET}",
+    f"text:{SECRET}",
+    f"source_id:{SECRET}",
+    f"nosuchfield:{SECRET}",
+    f"p\\ii:{SECRET}",
+    f"pii\\:{SECRET}",
+    f'"pii":{SECRET}',
+    f"'pii':{SECRET}",
+    f"`pii`:{SECRET}",
+    f"pii :{SECRET}",
+    f":{SECRET}",
+    f"pii.x:{SECRET}",
+    f"domain.pii:{SECRET}",
+    f"pii:domain:{SECRET}",
+    f"\u201cpii\u201d:{SECRET}",
+    f"\uff30\uff29\uff29:{SECRET}",  # full-width PII
+    f"NOT pii:{SECRET} fox",
+]
+
+
+@pytest.mark.parametrize("q", HIDDEN)
+def test_hidden_fields_refused(tiny, q: str):
+    message = refused(tiny, q)
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "",
+        "   ",
+        "!!!",
+        "-fox",
+        "NOT fox",
+        "-fox -dog",
+        "fox AND (-dog)",
+        "fox*",
+        "*",
+        "fo?x*",
+        '"quick fox"*',
+        "fox~",
+        "fox~2",
+        "fox~1 dog",
+        "fox^2",
+        '"quick fox"^2',
+        '"quick fox"~',
+        '"quick fox"~~1',
+        '"quick fox"~1~1',
+        '"quick fox"~x',
+        "/fo.x/",
+        "fox\\ dog",
+        "[a TO z]",
+        "{a TO z}",
+        "domain:[a TO z]",
+        "domain:{a TO z}",
+        "language:>en",
+        "corpus:<=z",
+        "domain:*",
+        "domain:exa*",
+        "domain:/exa.*/",
+        "domain:example~1",
+        "domain:example^2",
+        "domain:(example.com OR example.org)",
+        "domain:",
+        'domain:""',
+        'domain:"unclosed',
+        'domain:"x"y',
+        "timestamp:",
+        "timestamp:yesterday",
+        "timestamp:2019-13-01",
+        "timestamp:[2019 TO]",
+        "timestamp:[2019 2020]",
+        "timestamp:[2019 TO 2020",
+        "timestamp:[* TO *]",
+        "timestamp:[2021 TO 2019]",
+        "timestamp:>",
+        "timestamp:>*",
+        "timestamp:[2019 TO 2020]x",
+        '"unclosed phrase',
+        '"quick fox"dog',
+        "(fox",
+        "fox)",
+        ")fox(",
+        "()",
+        "fox AND",
+        "AND fox",
+        "fox OR OR dog",
+        "fox AND OR dog",
+        "NOT NOT fox",
+        "NOT -fox",
+        "--fox",
+        "+-fox",
+        "fox OR -dog",
+        "fox OR +dog",
+        "fox OR NOT dog",
+        "10:30",
+        "http://example.com",
+        "(" * (MAX_DEPTH + 1) + "fox" + ")" * (MAX_DEPTH + 1),
+    ],
+)
+def test_refused(tiny, q: str):
+    assert refused(tiny, q)
+
+
+def test_big_slop_refused(tiny):
+    attack = '"the of and to in a is for on that"~1000'
+    assert SECRET not in refused(tiny, attack.replace("the", SECRET))
+    refused(tiny, attack)
+    refused(tiny, '"the of and to in a is for on that"~99999999999999999999999999')
+    s = tiny.settings.max_slop
+    refused(tiny, f'"quick fox"~{s + 1}')
+    assert found(tiny, f'"quick fox"~{s}') == {"1", "2"}
+    assert found(tiny, '"quick fox"~1', tiny.settings.model_copy(update={"max_slop": 1}))
+    refused(tiny, '"quick fox"~1', tiny.settings.model_copy(update={"max_slop": 0}))
+
+
+def test_limits(tiny):
+    limit = tiny.settings.max_clauses
+    found(tiny, " ".join(["fox"] * limit))
+    refused(tiny, " ".join(["fox"] * (limit + 1)))
+    few = tiny.settings.model_copy(update={"max_clauses": 3})
+    found(tiny, '"quick fox" dog', few)
+    refused(tiny, '"quick brown fox" dog', few)  # each word of a phrase counts
+    refused(tiny, "fox domain:a domain:b domain:c", few)  # so does each field
+    refused(tiny, "fox (dog (river timestamp:2019))", few)
+    words = tiny.settings.max_phrase_words
+    found(tiny, '"' + " ".join(["fox"] * words) + '"')
+    refused(tiny, '"' + " ".join(["fox"] * (words + 1)) + '"')
+    refused(tiny, "-".join(["fox"] * (words + 1)))  # a word joined by punctuation is a phrase
+    refused(tiny, "fox " * 600)  # past max_query_chars
+
+
+def test_messages_never_quote_the_query(tiny):
+    for q in (
+        f"{SECRET}*",
+        f"{SECRET}~1",
+        f'"{SECRET} {SECRET}"~9',
+        f"domain:{SECRET}*",
+        f"timestamp:{SECRET}",
+        f"timestamp:[{SECRET} TO 2020]",
+        f"{SECRET}:x",
+        f"({SECRET}",
+        f"{SECRET} AND",
+        f"-{SECRET}",
+    ):
+        assert SECRET not in refused(tiny, q)
+
+
+# -- random text -----------------------------------------------------------------------------------
+FRAGMENTS = [
+    " ",
+    "  ",
+    "fox",
+    "Quick",
+    "e-mail",
+    "rivière",
+    '"',
+    "'",
+    "(",
+    ")",
+    "+",
+    "-",
+    "~",
+    "~2",
+    "~1000",
+    "*",
+    "?",
+    "^",
+    "^2",
+    "\\",
+    "/",
+    ":",
+    "[",
+    "]",
+    "{",
+    "}",
+    "<",
+    ">",
+    "=",
+    "AND",
+    "OR",
+    "NOT",
+    "TO",
+    "to",
+    "corpus",
+    "domain",
+    "language",
+    "timestamp",
+    "pii",
+    "unit",
+    "2019",
+    "2019-05",
+    "2019-05-03",
+    "2019-05-03T10:00:00Z",
+    "+02:00",
+    "9999",
+    "0000",
+    "0001-01-01",
+    "\x00",
+    "\u00a0",
+    "日本語",
+    "١٢٣",
+]
+
+
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join),
+    )
+)
+@hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_text_is_parsed_or_refused(tiny, q: str):
+    try:
+        query, words = parse_public(q, tiny.ci.schema, tiny.settings)
+    except QueryError as exc:
+        assert str(exc)
+        return
+    assert isinstance(query, tantivy.Query)
+    assert all(isinstance(w, str) and w for w in words)
+    tiny.indexes.search([tiny.ci], lambda _ci: query, 10)  # and tantivy runs it
