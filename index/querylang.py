@@ -7,11 +7,12 @@ field, and every field of the schema by name, hidden ones included (the keyed ha
 personal data, the shard versions). Here a small grammar is parsed by hand and the query is
 built with `tantivy.Query` constructors, so only what is provably bounded can be expressed:
 
-    query    := clause*                      side by side: any may match, BM25 ranks
+    query    := clause*                      side by side: any may match, BM25 ranks; field
+                                             clauses among them narrow (each must match)
     clause   := and_expr ("OR" and_expr)*    either side
     and_expr := unary ("AND" unary)*         every side (a NOT side excludes)
     unary    := "NOT" atom | ["+" | "-"] atom     + must match, - and NOT must not
-    atom     := word | phrase | field | "(" query ")"     at most MAX_DEPTH groups deep
+    atom     := word | phrase | field | "*" | "(" query ")"   at most MAX_DEPTH groups deep
     phrase   := '"' words '"' ["~" N]        at most `max_phrase_words` words, N <= `max_slop`
     field    := ("corpus" | "domain" | "language") ":" (value | '"' value '"')
               | "timestamp:" (when | "[" when "TO" when "]" | ">" when | ">=" when | …)
@@ -21,7 +22,8 @@ punctuation inside (``e-mail``) is the phrase of its parts, as tantivy's parser 
 the grammar does not have is refused with a `QueryError` (HTTP 422) that says what to write
 instead and never quotes the query: any other field name (``pii``, ``unit``, ``shard``,
 ``doc_id``, ``url``, …), a range or comparison on a field other than the time, regexes,
-wildcards, ``~`` after a word (fuzzy), boosts, backslash escapes. Every word of every phrase
+wildcards (a lone ``*`` is every document, not a wildcard: nothing is expanded), ``~`` after
+a word (fuzzy), boosts, backslash escapes. Every word of every phrase
 and every field clause counts towards `max_clauses`.
 
 The bound on cost, measured on the 213,000-document benchmark corpus (docs/api.md): a
@@ -78,6 +80,11 @@ class _Text:
 
 
 @dataclass(frozen=True)
+class _All:
+    """Every document (a lone `*`): no term is expanded, its cost is one pass over the ids."""
+
+
+@dataclass(frozen=True)
 class _Keyword:
     field: str
     value: str
@@ -98,7 +105,7 @@ class _Group:
     items: tuple[tuple[str, _Node | None], ...]
 
 
-_Node = _Text | _Keyword | _Range | _Group
+_Node = _Text | _All | _Keyword | _Range | _Group
 
 
 class _Budget:
@@ -364,9 +371,39 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
         if word in _OPERATORS and not (out and out[-1][0] == _PREFIX):
             out.append((_OP, word))
             continue
+        if word == "*":
+            budget.take(1)
+            out.append((_ATOM, _All()))
+            continue
         _check_word(word)
         out.append((_ATOM, _text(word, 0, settings, budget)))
     return out
+
+
+def _fields_only(node: _Node | None) -> bool:
+    """A field clause, or a group of nothing else (``(domain:a OR domain:b)``)."""
+    if isinstance(node, _Keyword | _Range):
+        return True
+    if isinstance(node, _Group):
+        children = [child for _, child in node.items if child is not None]
+        return bool(children) and all(_fields_only(child) for child in children)
+    return False
+
+
+def _narrowed(items: list[tuple[str, _Node | None]]) -> _Group:
+    """Clauses side by side. Field clauses among them narrow the search, as the API's filters
+    do (``weaving domain:example.io`` is weaving within that domain, not either): each must
+    match, and the other clauses, together, must match too (any of them, ranked)."""
+    filters = [(_MUST, n) for o, n in items if o != _NOT and _fields_only(n)]
+    if not filters:
+        return _Group(tuple(items))
+    positive = [(o, n) for o, n in items if o != _NOT and not _fields_only(n)]
+    negative = [(o, n) for o, n in items if o == _NOT]
+    if len(positive) == 1:
+        filters.append((_MUST, positive[0][1]))
+    elif positive:
+        filters.append((_MUST, _Group(tuple(positive))))
+    return _Group(tuple(filters + negative))
 
 
 class _Parser:
@@ -386,7 +423,7 @@ class _Parser:
         items = []
         while (t := self.peek()) is not None and t[0] != _RP:
             items.append(self.clause(depth))
-        return _Group(tuple(items))
+        return _narrowed(items)
 
     def clause(self, depth: int) -> tuple[str, _Node | None]:
         parts = [self.and_expr(depth)]
@@ -459,6 +496,8 @@ def _build(
         if len(node.terms) == 1:
             return tantivy.Query.term_query(schema, "text", node.terms[0][1])
         return tantivy.Query.phrase_query(schema, "text", list(node.terms), node.slop)
+    if isinstance(node, _All):
+        return tantivy.Query.all_query()
     if isinstance(node, _Keyword):
         return tantivy.Query.term_query(schema, node.field, node.value)
     if isinstance(node, _Range):

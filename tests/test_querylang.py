@@ -166,13 +166,26 @@ def refused(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> 
         ("timestamp:>2020-02-10T09:30:00Z", {"4"}),
         ("timestamp:<2019", {"5"}),
         ("timestamp:<=2019-03-01", {"1", "5"}),
-        ("fox timestamp:<2019", {"1", "2", "5"}),
+        ("fox timestamp:<2019", {"5"}),  # a field side by side narrows
+        ("fox domain:example.com", {"1", "2"}),
+        ("fox weaving domain:example.org", {"3"}),
+        ("domain:example.com language:en", {"1", "2", "6"}),
+        ("timestamp:2019 domain:example.com", {"1", "2"}),
+        ("domain:example.com -fox", {"6"}),
+        ("domain:example.org OR domain:example.net", {"3", "4", "5"}),
+        ("fox (domain:example.org OR domain:example.net)", {"5"}),
+        ("fox OR domain:example.org", {"1", "2", "3", "4", "5"}),  # OR: alternatives
+        ("+fox dog domain:example.com", {"1", "2"}),
+        ("(fox domain:example.net) OR weaving", {"3", "5"}),
         ("((((((((fox))))))))", {"1", "2", "5"}),  # MAX_DEPTH groups deep
         ("weaving !!! ...", {"3"}),  # punctuation alone is no word; a lone - or + neither
         ("weaving - + renard", {"3", "4"}),
         ("and", {"3", "5", "6"}),  # lower-case: a word
         ("+AND +box", {"5"}),  # after a prefix: a word
         ('"the of and to in a is for on that"~2', {"6"}),  # common words, bounded slop
+        ("*", ALL),  # every document (nothing is expanded)
+        ("* -fox", ALL - {"1", "2", "5"}),
+        ("+* +timestamp:2019", {"1", "2"}),
     ],
 )
 def test_construct_finds(tiny, q: str, expected: set[str]):
@@ -273,7 +286,8 @@ def test_hidden_fields_refused(tiny, q: str):
         "-fox -dog",
         "fox AND (-dog)",
         "fox*",
-        "*",
+        "**",
+        "*fox",
         "fo?x*",
         '"quick fox"*',
         "fox~",
