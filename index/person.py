@@ -134,6 +134,7 @@ def _all(queries: list[tantivy.Query]) -> tantivy.Query:
 
 
 _USERNAME = re.compile(r"^@?[\w.\-]{2,64}$")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://)?[\w\-]+(?:\.[\w\-]+)+(?::\d+)?(?:[/?#]\S*)?$", re.I)
 
 
 def person(
@@ -168,6 +169,8 @@ def person(
             raise QueryError(f"a {kind} must be between 1 and 512 characters")
         if kind == "username" and not _USERNAME.match(v.strip()):
             raise QueryError("a user name is 2-64 letters, digits, '.', '_' or '-'")
+        if kind == "url" and not _URL.match(v.strip()):
+            raise QueryError("a URL is an address such as https://example.org/path (no spaces)")
     variants = name_variants(name) if name.strip() else []
     if not variants and not given:
         raise QueryError("give a name or at least one identifier")

@@ -20,7 +20,8 @@ import tantivy
 from corpuscope.config import Settings
 from corpuscope.errors import NotFound, QueryError
 from corpuscope.index.build import folder_bytes
-from corpuscope.index.schema import phrase, positioned, tokenize
+from corpuscope.index.querylang import parse_public
+from corpuscope.index.schema import build_schema, phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
 from corpuscope.index.snippets import snippet
 from corpuscope.models.answers import (
@@ -99,21 +100,6 @@ def with_filters(query: tantivy.Query, schema: tantivy.Schema, filters: Filters)
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in [query, *extra]])
 
 
-_CLAUSE = re.compile(r'"[^"]*"|\S+')
-
-
-def check_query(q: str, settings: Settings) -> None:
-    if not q.strip():
-        raise QueryError("the query is empty")
-    if len(q) > settings.max_query_chars:
-        raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
-    clauses = [c for c in _CLAUSE.findall(q) if c not in ("AND", "OR", "NOT")]
-    if len(clauses) > settings.max_clauses:
-        raise QueryError(
-            f"the query has {len(clauses)} clauses; at most {settings.max_clauses} are allowed"
-        )
-
-
 def check_passage(passage: str, settings: Settings) -> None:
     if len(passage) > settings.max_passage_chars:
         raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
@@ -146,7 +132,7 @@ def hit(cls: type[Hit], doc: StoredDoc, score: float, snippet_: Snippet, **extra
 
 
 #: Field queries that narrow a question the way the statistics' small cells do.
-_NARROWING_FIELD = re.compile(r"\b(domain|language|shard|timestamp|url)\s*:", re.IGNORECASE)
+_NARROWING_FIELD = re.compile(r"\b(corpus|domain|language|timestamp)\s*:", re.IGNORECASE)
 
 
 def withhold(
@@ -165,8 +151,10 @@ def withhold(
     if not 0 < count < threshold:
         return False
     narrowed = any((filters.domain, filters.language, filters.shard, filters.since, filters.until))
-    small = any(
-        indexes.store.corpus(ci.name).manifest().totals()["documents"] < threshold for ci in cis
+    small = any(  # a corpus asked for by name that is itself a small cell
+        indexes.store.corpus(ci.name).manifest().totals()["documents"] < threshold
+        for ci in cis
+        if ci.name in filters.corpora
     )
     return narrowed or small or bool(_NARROWING_FIELD.search(q))
 
@@ -178,6 +166,9 @@ def check_page(k: int, offset: int, settings: Settings) -> None:
         raise QueryError(f"offset must be between 0 and {settings.max_offset}")
 
 
+_LABEL_WORD = re.compile(r"\[([A-Z_]+)\]")
+
+
 def search(
     indexes: Indexes,
     q: str,
@@ -186,15 +177,19 @@ def search(
     k: int = 10,
     offset: int = 0,
 ) -> SearchAnswer:
-    """BM25 over the text with tantivy's lenient query parser (no regexes), filtered and paged."""
+    """BM25 over the text in the public query language (`querylang`), filtered and paged."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
-    check_query(q, settings)
+    if len(q) > settings.max_query_chars:  # before any work on it
+        raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
+    # A query is redacted like a passage: it looks for the type of a value, never the value.
+    q, replaced = redact(q)
+    query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
+    parsed, searched = parse_public(query_words, build_schema(), settings)
     check_page(k, offset, settings)
     cis = targets(indexes, filters)
 
     def build(ci: CorpusIndex) -> tantivy.Query:
-        parsed, _errors = ci.parse(q)  # lenient: what cannot be parsed matches nothing
         return with_filters(parsed, ci.schema, filters)
 
     try:
@@ -206,6 +201,7 @@ def search(
     if withhold(indexes, cis, filters, q, total, settings):
         return SearchAnswer(
             query=q,
+            redacted=[r.entity_type for r in replaced],
             corpora=[c.name for c in cis],
             total=None,
             withheld=True,
@@ -215,7 +211,7 @@ def search(
             partial=deadline.passed,
             took_ms=deadline.ms(),
         )
-    terms = set(tokenize(re.sub(r"\b\w+:", " ", q)))
+    terms = set(searched)
     hits = []
     for f in found[offset : offset + k]:
         doc = indexes.fetch(f)
@@ -223,6 +219,7 @@ def search(
         hits.append(hit(Hit, doc, f.score, shown))
     return SearchAnswer(
         query=q,
+        redacted=[r.entity_type for r in replaced],
         corpora=[c.name for c in cis],
         total=total,
         offset=offset,

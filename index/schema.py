@@ -41,6 +41,7 @@ def _analyzer() -> tantivy.TextAnalyzer:
     return analyzer()
 
 
+@lru_cache(maxsize=1)
 def build_schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     for name in KEYWORDS:

@@ -15,7 +15,7 @@ from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
 from corpuscope.models.documents import PiiSpan
 from corpuscope.privacy.detect import detector_name, shared_detector
-from corpuscope.privacy.redact import redact
+from corpuscope.privacy.redact import display_finds, redact
 
 _NON_SPACE = re.compile(r"\S+")
 _LABEL = re.compile(r"\[[A-Z_]+\]")
@@ -76,9 +76,14 @@ def pii_around(text: str, start: int, end: int) -> list[PiiSpan]:
     """Personal data a runtime pattern pass still finds within `PII_REACH` characters of
     [start, end) of the (already redacted) text, so a value crossing an edge is seen whole."""
     lo, hi = max(0, start - PII_REACH), min(len(text), end + PII_REACH)
+    reach = text[lo:hi]
     found = [
         PiiSpan("", lo + r.start, lo + r.end, r.entity_type, r.score, detector_name(r), "")
-        for r in shared_detector().detect(text[lo:hi])
+        for r in shared_detector().detect(reach)
+    ]
+    found += [  # the display forms (obfuscated addresses …), so those are never cut either
+        PiiSpan("", lo + d.start, lo + d.end, d.entity_type, 1.0, "display", "")
+        for d in display_finds(reach)
     ]
     return found
 

@@ -327,8 +327,9 @@ def test_query_limits(ix, settings):
         search(ix, "privacy", settings, k=settings.max_k + 1)
     with pytest.raises(QueryError):
         membership(ix, "too short", settings)
-    # Regexes are refused by the lenient parser (they match nothing), not run.
-    assert search(ix, "/.*/", settings).total == 0
+    # Regexes are refused by the public query language (index/querylang.py), never run.
+    with pytest.raises(QueryError):
+        search(ix, "/.*/", settings)
 
 
 def test_name_variants():

@@ -41,7 +41,12 @@ class Hit(BaseModel):
 
 
 class SearchAnswer(BaseModel):
-    query: str
+    query: str  # as searched: personal data in it replaced by its type
+    redacted: list[str] = Field(
+        [],
+        description="Types of the personal data in the query, "
+        "replaced by their type before searching.",
+    )
     corpora: list[str]
     total: int | None  # None when withheld
     withheld: bool = Field(
