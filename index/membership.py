@@ -27,6 +27,7 @@ from corpuscope.index.query import (
     public_passage,
     targets,
     with_filters,
+    withhold,
 )
 from corpuscope.index.schema import phrase, positioned, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
@@ -90,6 +91,13 @@ def score(passage: list[tuple[str, int, int]], text: str, n: int) -> tuple[float
     return coverage, longest, _merge(p_spans), _merge(d_spans)
 
 
+_THRESHOLDS = {
+    "near_duplicate_coverage": NEAR,
+    "partial_coverage": PARTIAL,
+    "partial_run_words": RUN,
+}
+
+
 def verdict(coverage: float, longest: int, n_words: int) -> str:
     if coverage >= 1.0 and longest >= n_words:
         return "verbatim"
@@ -146,6 +154,22 @@ def membership(
         coverage, longest, p_spans, d_spans = score(tokens, doc.text, n)
         if coverage > 0 or longest > 0:
             scored.append((coverage, longest, doc, p_spans, d_spans))
+    if withhold(indexes, cis, filters, "", len(found), settings):
+        return MembershipAnswer(
+            verdict="withheld",
+            withheld=True,
+            passage=passage,
+            redacted=redactions,
+            coverage=0.0,
+            longest_run=0,
+            passage_words=len(tokens),
+            shingle_words=n,
+            thresholds=_THRESHOLDS,
+            evidence=[],
+            candidates=None,
+            partial=partial,
+            took_ms=deadline.ms(),
+        )
     scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
     evidence = [
         MembershipEvidence(
@@ -173,11 +197,7 @@ def membership(
         longest_run=best_run,
         passage_words=len(tokens),
         shingle_words=n,
-        thresholds={
-            "near_duplicate_coverage": NEAR,
-            "partial_coverage": PARTIAL,
-            "partial_run_words": RUN,
-        },
+        thresholds=_THRESHOLDS,
         evidence=evidence,
         candidates=len(found),
         partial=partial,

@@ -5,8 +5,9 @@ A name becomes phrase queries for its usual variants ("Ada Lovelace", "Lovelace,
 the index folds them. E-mails and phone numbers are looked up by their keyed hash in the PII
 sidecars (the value itself is never stored or logged); user names and URLs are matched as
 identifiers: a whole word, a URL (or the document's own address), confirmed on the text. The
-answer counts, per corpus, the documents mentioning the name, holding each identifier, and
-holding both; the evidence is documents that mention the name, redacted. Which documents hold
+answer counts, per corpus, the documents mentioning the name and those holding each
+identifier (never the two together: a phrase and an e-mail would link a document to the
+address); the evidence is documents that mention the name, redacted. Which documents hold
 an identifier is never shown to the public (a verified data subject gets it through a case).
 """
 
@@ -20,7 +21,7 @@ import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.query import Deadline, check_page, targets, with_filters
+from corpuscope.index.query import Deadline, check_page, targets, with_filters, withhold
 from corpuscope.index.schema import phrase, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
@@ -129,10 +130,6 @@ def _any(queries: list[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
 
 
-def _all(queries: list[tantivy.Query]) -> tantivy.Query:
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
-
-
 _USERNAME = re.compile(r"^@?[\w.\-]{2,64}$")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://)?[\w\-]+(?:\.[\w\-]+)+(?::\d+)?(?:[/?#]\S*)?$", re.I)
 
@@ -197,16 +194,17 @@ def person(
             return total
 
         any_id = _any([q for _, q in id_qs]) if id_qs else None
+        named = count(name_q, filters) if name_q else 0
+        small = withhold(indexes, [ci], filters, "", named, settings)
         per_corpus.append(
             PersonCorpus(
                 corpus=ci.name,
-                name_documents=count(name_q, filters) if name_q else 0,
+                name_documents=None if small else named,
                 identifier_documents={ident.label: count(q, plain) for ident, q in id_qs},
                 any_identifier_documents=count(any_id, plain) if any_id else 0,
-                both_documents=count(_all([name_q, any_id]), plain) if name_q and any_id else 0,
             )
         )
-        if name_q is not None:  # evidence: documents that mention the name, redacted
+        if name_q is not None and not small:  # evidence: documents mentioning the name
             _, found = indexes.search(
                 [ci], lambda c, q=name_q: with_filters(q, c.schema, filters), k
             )

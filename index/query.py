@@ -320,7 +320,7 @@ def exact(
             )
             hits.append(hit(ExactHit, doc, f.score, shown, occurrences=len(matches)))
 
-    if withhold(indexes, cis, filters, "", documents, settings):
+    if withhold(indexes, cis, filters, "", max(documents, len(found)), settings):
         documents = occurrences = None
         hits = []
     return ExactAnswer(
@@ -330,7 +330,7 @@ def exact(
         case_sensitive=case_sensitive,
         documents=documents,
         occurrences=occurrences,
-        candidates=len(found),
+        candidates=None if documents is None else len(found),
         hits=hits,
         partial=partial,
         took_ms=deadline.ms(),

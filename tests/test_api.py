@@ -67,7 +67,7 @@ def test_the_four_questions_over_http(indexed: Path):
     )
     assert r.status_code == 200
     p = r.json()
-    assert p["corpora"][0]["both_documents"] == 1  # p1; p8's e-mail is [EMAIL] to the index
+    assert p["corpora"][0]["identifier_documents"] == {"email 1": 2}  # p1, p8
     assert "ada.lovelace@example.org" not in r.text
 
     r = TestClient(create_app(Settings(data=indexed))).get("/v1/corpora")  # threshold 10

@@ -85,7 +85,7 @@ class ExactAnswer(BaseModel):
         "threshold: the count and the documents are withheld, as the statistics withhold "
         "small cells (docs/privacy.md).",
     )
-    candidates: int  # documents the phrase query returned, before confirmation on the text
+    candidates: int | None  # documents the phrase query returned, before confirmation
     hits: list[ExactHit]
     partial: bool = False
     took_ms: float = 0.0
@@ -108,7 +108,12 @@ class MembershipEvidence(BaseModel):
 
 
 class MembershipAnswer(BaseModel):
-    verdict: str  # verbatim | near-duplicate | partial | not-found
+    verdict: str  # verbatim | near-duplicate | partial | not-found | withheld
+    withheld: bool = Field(
+        False,
+        description="Narrowed (domain, language, shard, time, or a small corpus) to fewer "
+        "documents than the small-cell threshold: the figures and evidence are withheld.",
+    )
     passage: str = ""  # the passage as matched: personal data replaced by its type
     redacted: list[str] = Field(
         [],
@@ -121,18 +126,21 @@ class MembershipAnswer(BaseModel):
     shingle_words: int
     thresholds: dict[str, float]
     evidence: list[MembershipEvidence]
-    candidates: int
+    candidates: int | None  # None when withheld
     partial: bool = False
     took_ms: float = 0.0
     not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class PersonCorpus(BaseModel):
+    """Counts for one corpus. Identifier counts are never narrowed by domain, language or
+    time, and are never combined with the name: a count of documents that mention a phrase
+    and hold an e-mail would say whether one known document holds it."""
+
     corpus: str
-    name_documents: int
+    name_documents: int | None  # None when withheld (narrowed to a small cell)
     identifier_documents: dict[str, int]  # identifier label ("email 1") -> documents
     any_identifier_documents: int
-    both_documents: int
 
 
 class PersonEvidence(BaseModel):
