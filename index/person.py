@@ -195,7 +195,8 @@ def person(
 
         any_id = _any([q for _, q in id_qs]) if id_qs else None
         named = count(name_q, filters) if name_q else 0
-        small = withhold(indexes, [ci], filters, "", named, settings)
+        per = filters.model_copy(update={"corpora": [ci.name]})  # a count per corpus
+        small = withhold(indexes, [ci], per, "", named, settings)
         per_corpus.append(
             PersonCorpus(
                 corpus=ci.name,

@@ -206,7 +206,7 @@ def test_uvicorn_serves_the_questions(server):
         r = h.get("/v1/search", params={"q": "privacy policy", "k": 2})
         assert r.status_code == 200 and len(r.json()["hits"]) == 2
         r = h.post("/v1/person", json={"name": "José Müller", "corpora": ["people"]})
-        assert r.json()["corpora"][0]["name_documents"] == 2
+        assert r.json()["corpora"][0]["name_documents"] is None  # 8 documents: a small cell
 
 
 def test_body_over_the_limit_is_refused_before_it_is_sent(server):
