@@ -7,6 +7,13 @@ with ``pii_shards``). The queries are `TABLES` below, run verbatim; a test runs 
 `docs/statistics.md` and compares. Near-duplicates are estimated with MinHash (datasketch)
 with the parameters stated in the manifest and the table. Nothing loads a corpus into pandas:
 DuckDB streams the Parquet files.
+
+Every table is computed twice: as above (the auditor's, exact) and, for the public, by the same
+query over the redacted view (`public_sql`): ``docs`` then carries the redacted view's words,
+characters, UTF-8 bytes and text hash (``redacted``, one row per document, computed here with
+`corpuscope.privacy.redact.redact` over the scan's spans, as the index does), so no public
+size, share, rank, length bucket or duplicate group depends on the length or the value of
+something hidden (docs/statistics.md, "One disclosure rule everywhere").
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import io
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -21,16 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpuscope.artifacts import Made, compare, live_inputs
 from corpuscope.errors import Damaged, NoStatistics
-from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA
+from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA, PiiSpan, text_hash
 from corpuscope.store import CorpusStore, parquet_problem, publish_bytes
 
-STATS_VERSION = 2  # 2: pii_by_domain cuts ties at the 50th domain by name
+STATS_VERSION = 3  # 2: pii_by_domain cuts ties at the 50th domain by name; 3: public tables
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class TableSpec:
     keys: tuple[str, ...] = ()  # columns naming a row (never suppressed)
     counts: tuple[str, ...] = ()  # count columns subject to small-cell suppression
     partition: bool = False  # rows partition the documents: hidden cells need a complement
+    public: str | None = None  # the public query, when it is not `public_sql(sql)`
 
 
 TABLES: list[TableSpec] = [
@@ -150,8 +161,13 @@ from (select count(*) as n from docs group by text_hash having count(*) > 1)""",
        min(n_words) as words
 from docs group by text_hash having count(*) > 1
 order by documents desc, text_hash limit 100""",
-        keys=("text_hash", "example_doc_id"),
+        keys=("example_doc_id",),  # one per group: its smallest doc_id
         counts=("documents",),
+        # no text hash for the public: one of the raw text would confirm a guessed hidden
+        # value offline (fill it into the redacted page, hash, compare)
+        public="""select count(*) as documents, min(doc_id) as example_doc_id, min(n_words) as words
+from docs group by text_hash having count(*) > 1
+order by documents desc, example_doc_id limit 100""",
     ),
     TableSpec(
         "near_duplicates",
@@ -231,6 +247,95 @@ def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: P
             con.read_parquet([str(f) for f in files]).create_view(view)
         else:
             con.register(view, schema.empty_table())
+
+
+#: The redacted view's `docs`: the shards' rows with the redacted text's words, characters
+#: and hash, and its UTF-8 bytes as `n_bytes` (`public_sql` reads `strlen(text)` as that).
+REDACTED_DOCS = """select d.* replace (r.n_words as n_words, r.n_chars as n_chars,
+                          r.text_hash as text_hash), r.n_bytes as n_bytes
+from raw_docs d join redacted r on d.doc_id = r.doc_id"""
+
+
+def public_sql(spec: TableSpec) -> str | None:
+    """A table's query as it runs for the public, over the redacted view's `docs`
+    (`open_redacted_views`): the same query, with the text's UTF-8 bytes read from the
+    redacted view (`n_bytes`); None for a table computed in Python."""
+    if spec.sql is None:
+        return None
+    sql = spec.public or spec.sql
+    return sql.replace("strlen(d.text)", "d.n_bytes").replace("strlen(text)", "n_bytes")
+
+
+def _read_spans(path: Path | None) -> dict[str, list[PiiSpan]]:
+    out: dict[str, list[PiiSpan]] = {}
+    if path is None:
+        return out
+    for row in pq.read_table(path, columns=[f.name for f in PII_SCHEMA]).to_pylist():
+        out.setdefault(row["doc_id"], []).append(PiiSpan(**row))
+    return out
+
+
+REDACTED_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("n_words", pa.int64(), nullable=False),
+        pa.field("n_chars", pa.int64(), nullable=False),
+        pa.field("n_bytes", pa.int64(), nullable=False),
+        pa.field("text_hash", pa.string(), nullable=False),
+    ]
+)
+
+
+def redacted_sizes(manifest: dict[str, Any], root: Path, out: Path) -> list[Path]:
+    """Per document of the inputs, the redacted view's words, characters, UTF-8 bytes and
+    text hash, written as Parquet files under `out` (one per shard). The view is the index's
+    (`index.build.public_text`): the scan's spans and the display pass; a shard not scanned
+    yet gets the display pass only (the scan's detector is not run here)."""
+    from corpuscope.privacy.redact import redact
+    from corpuscope.whitespace import word_counts
+
+    sidecars = {p["shard_id"]: root / p["path"] for p in manifest["pii"]}
+    files = []
+    for n, shard in enumerate(manifest["shards"]):
+        spans = _read_spans(sidecars.get(shard["shard_id"]))
+        path = out / f"{n}.parquet"
+        with pq.ParquetWriter(path, REDACTED_SCHEMA) as writer:
+            pf = pq.ParquetFile(root / shard["parquet"])
+            for batch in pf.iter_batches(batch_size=1024, columns=["doc_id", "text"]):
+                ids = batch.column("doc_id").to_pylist()
+                views = [
+                    redact(t, spans.get(i, ()), runtime_pass=False)[0]
+                    for i, t in zip(ids, batch.column("text").to_pylist(), strict=True)
+                ]
+                arr = pa.array(views, pa.string())
+                offsets = np.frombuffer(arr.buffers()[1], np.int32)[: len(arr) + 1]
+                data = arr.buffers()[2]
+                words = word_counts(data if data is not None else b"", offsets)
+                writer.write_table(
+                    pa.table(
+                        {
+                            "doc_id": pa.array(ids, pa.string()),
+                            "n_words": pa.array(words, pa.int64()),
+                            "n_chars": pc.utf8_length(arr).cast(pa.int64()),
+                            "n_bytes": pc.binary_length(arr).cast(pa.int64()),
+                            "text_hash": pa.array([text_hash(v) for v in views], pa.string()),
+                        },
+                        schema=REDACTED_SCHEMA,
+                    )
+                )
+        files.append(path)
+    return files
+
+
+def open_redacted_views(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    """Turn the `docs` of `open_views` into the redacted view's (`REDACTED_DOCS`); the shards'
+    own rows stay as `raw_docs`."""
+    if files:
+        con.read_parquet([str(f) for f in files]).create_view("redacted")
+    else:
+        con.register("redacted", REDACTED_SCHEMA.empty_table())
+    con.execute("alter view docs rename to raw_docs")
+    con.execute(f"create view docs as {REDACTED_DOCS}")
 
 
 def _rows(items: list[dict[str, Any]], columns: list[str]) -> pa.Table:
@@ -359,24 +464,44 @@ def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, 
     folder = stats_dir(cs)
     folder.mkdir(parents=True, exist_ok=True)
     tables: dict[str, Any] = {}
-    with duckdb.connect(config={"threads": threads, "memory_limit": memory_limit}) as con:
+    computed: dict[str, pa.Table] = {}
+
+    def publish(name: str, table: pa.Table) -> dict[str, Any]:
+        data = _parquet(table)
+        digest = hashlib.sha256(data).hexdigest()
+        file = f"{name}-{digest[:12]}.parquet"
+        publish_bytes(folder / file, data)
+        return {"file": file, "sha256": digest, "rows": table.num_rows}
+
+    with (
+        duckdb.connect(config={"threads": threads, "memory_limit": memory_limit}) as con,
+        tempfile.TemporaryDirectory(dir=folder, prefix=".redacted-") as tmp,
+    ):
         open_views(con, inputs, cs.root)
         for spec in TABLES:
             t = time.perf_counter()
             table = near_duplicates(con) if spec.sql is None else run_query(con, spec.sql)
-            data = _parquet(table)
-            digest = hashlib.sha256(data).hexdigest()
-            name = f"{spec.name}-{digest[:12]}.parquet"
-            publish_bytes(folder / name, data)
+            computed[spec.name] = table
             tables[spec.name] = {
-                "file": name,
-                "sha256": digest,
-                "rows": table.num_rows,
+                **publish(spec.name, table),
                 "columns": table.column_names,
                 "description": spec.description,
                 "counts": list(spec.counts),
                 "partition": spec.partition,
                 "query": spec.sql,
+                "seconds": round(time.perf_counter() - t, 3),
+            }
+        # The public tables: the same queries over the redacted view.
+        open_redacted_views(con, redacted_sizes(inputs, cs.root, Path(tmp)))
+        for spec in TABLES:
+            t = time.perf_counter()
+            sql = public_sql(spec)
+            # near_duplicates: MinHash of the raw text, as the auditor's (a known limit)
+            table = computed[spec.name] if sql is None else run_query(con, sql)
+            tables[spec.name]["public"] = {
+                **publish(f"{spec.name}-public", table),
+                "columns": table.column_names,
+                "query": sql,
                 "seconds": round(time.perf_counter() - t, 3),
             }
     manifest = {
@@ -391,7 +516,8 @@ def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, 
         "seconds": round(time.perf_counter() - t0, 3),
     }
     publish_bytes(cs.stats_manifest_path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    keep = {t["file"] for t in tables.values()} | {cs.stats_manifest_path.name}
+    keep = {t["file"] for t in tables.values()} | {t["public"]["file"] for t in tables.values()}
+    keep |= {cs.stats_manifest_path.name}
     for p in folder.iterdir():  # tables of earlier builds (readers go through the manifest)
         if p.name not in keep and not p.name.startswith("."):
             p.unlink(missing_ok=True)
@@ -408,8 +534,10 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def load_table(cs: CorpusStore, name: str) -> pa.Table:
-    """A published table, checked against the manifest's sha256."""
+def load_table(cs: CorpusStore, name: str, public: bool = False) -> pa.Table:
+    """A published table, checked against the manifest's sha256: the auditor's, or with
+    `public` the one computed over the redacted view (small cells not yet suppressed:
+    `disclosure.suppress`)."""
     m = read_manifest(cs)
     if m is None:
         raise NoStatistics(
@@ -418,6 +546,13 @@ def load_table(cs: CorpusStore, name: str) -> pa.Table:
     entry = m["tables"].get(name)
     if entry is None:
         raise NoStatistics(f"no statistics table {name!r} for {cs.name}")
+    if public:
+        entry = entry.get("public")
+        if entry is None:  # computed before version 3, over the raw text only
+            raise NoStatistics(
+                f"the statistics of {cs.name} predate the public tables: "
+                f"run `corpuscope stats --corpus {cs.name}`"
+            )
     data = (stats_dir(cs) / entry["file"]).read_bytes()
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise Damaged(

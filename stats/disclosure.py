@@ -21,6 +21,11 @@ A corpus of fewer documents than the threshold is itself a small cell: its overv
 one-row table of it) loses every figure, as a hidden row does, since its words, bytes, shards
 or sources would bound or pin the count.
 
+What is shown is the public tables (`build.public_sql`): computed over the redacted view, so
+no size depends on a hidden value's length, and without text hashes (`NOT_PUBLIC`, dropped
+here too). Sizes of the raw data that have no redacted counterpart (Parquet and index bytes
+in `/v1/corpora`) are shown rounded (`coarse`).
+
 One rule everywhere: every other public answer that gives a corpus's figures (`/v1/corpora`,
 the EU AI Act summary) withholds them with `withhold` and `withhold_figures` here, shown as
 `null` and named in the answer's `withheld` list.
@@ -43,6 +48,27 @@ class Suppressed:
     rows: list[dict[str, Any]]
     hidden_rows: int
     hidden_cells: int
+
+
+#: Columns never shown to the public: a hash of the raw text confirms a guessed hidden value.
+NOT_PUBLIC = frozenset({"text_hash"})
+
+#: Significant figures of a public size of the raw data (`coarse`).
+COARSE_DIGITS = 2
+
+
+def coarse(value: Any, digits: int = COARSE_DIGITS) -> Any:
+    """A size of the raw data (Parquet or index bytes) as the public sees it: rounded to
+    `digits` significant figures (1,234,567 -> 1,200,000), so that it says little about the
+    length of a hidden value; None and 0 as they are."""
+    if not isinstance(value, int) or isinstance(value, bool) or value == 0:
+        return value
+    return int(round(value, digits - 1 - math.floor(math.log10(abs(value)))))
+
+
+def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without the columns the public never sees (`NOT_PUBLIC`)."""
+    return {k: v for k, v in row.items() if k not in NOT_PUBLIC}
 
 
 #: Columns of a one-row table that count the documents it describes (the corpus, the sample).
@@ -93,7 +119,9 @@ def withhold_figures(
 
 
 def suppress(spec: TableSpec, rows: list[dict[str, Any]], threshold: int) -> Suppressed:
-    """The public version of a table's rows (each row gains a `suppressed` flag)."""
+    """The public version of a table's rows (each row gains a `suppressed` flag and loses the
+    columns in `NOT_PUBLIC`)."""
+    rows = [public_row(r) for r in rows]
     if threshold <= 1 or not spec.counts:
         return Suppressed([{**r, "suppressed": False} for r in rows], 0, 0)
     if not spec.keys:  # one-row tables: cell by cell

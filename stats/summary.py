@@ -131,13 +131,17 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
         raise NoStatistics(f"no statistics for {cs.name}: run `corpuscope stats` first")
     d = _Declared(provider)
 
-    def public(name: str) -> list[dict[str, Any]]:
-        return suppress(SPECS[name], load_table(cs, name).to_pylist(), threshold).rows
+    # The public summary reads the public tables (over the redacted view); 1: the auditor's.
+    redacted = threshold > 1
 
-    full_overview = load_table(cs, "overview").to_pylist()[0]
+    def public(name: str) -> list[dict[str, Any]]:
+        rows = load_table(cs, name, public=redacted).to_pylist()
+        return suppress(SPECS[name], rows, threshold).rows
+
+    full_overview = load_table(cs, "overview", public=redacted).to_pylist()[0]
     (overview,) = public("overview")  # a corpus of few documents: every figure withheld
     languages = public("by_language")
-    domains = load_table(cs, "by_domain").to_pylist()
+    domains = load_table(cs, "by_domain", public=redacted).to_pylist()
     hidden_domains = {r["domain"] for r in public("by_domain") if r["suppressed"]}
     dup, pii, quality = (public(name) for name in ("duplicates_exact", "pii", "quality"))
     dup, quality = dup[0], quality[0]

@@ -1,7 +1,7 @@
 """Statistics as they are served and exported: per role, paged, as JSON, CSV or Parquet.
 
-The public sees tables with small cells suppressed (`disclosure`); the auditor role sees the
-full tables, and a full Parquet download is the published file itself, byte for byte, so its
+The public sees the public tables (computed over the redacted view, no text hashes) with
+small cells suppressed (`disclosure`); the auditor role sees the full tables, and a full Parquet download is the published file itself, byte for byte, so its
 sha256 can be checked against the manifest. Tables are read once per published manifest and
 kept in memory.
 """
@@ -21,7 +21,7 @@ from pydantic_core import to_json
 from corpuscope.errors import NoStatistics, UsageError
 from corpuscope.models.answers import DomainAnswer
 from corpuscope.stats.build import SPECS, is_current, load_table, read_manifest, stats_dir
-from corpuscope.stats.disclosure import suppress
+from corpuscope.stats.disclosure import NOT_PUBLIC, suppress
 from corpuscope.store import Store
 
 MEDIA = {"json": "application/json", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -68,7 +68,7 @@ class StatsView:
         entry = m["tables"].get(table)
         if entry is None or table not in SPECS:
             raise NoStatistics(f"no statistics table {table!r}; see /v1/corpora/{corpus}/stats")
-        rows = load_table(self._corpus(corpus), table).to_pylist()
+        rows = load_table(self._corpus(corpus), table, public=public).to_pylist()
         hidden_rows = hidden_cells = 0
         if public:
             s = suppress(SPECS[table], rows, self.threshold)
@@ -79,6 +79,13 @@ class StatsView:
                 self._cache.clear()
             self._cache[key] = result
         return result
+
+    @staticmethod
+    def columns(entry: dict[str, Any], public: bool) -> list[str]:
+        """A table's columns as a role sees them (the public: those of its public table)."""
+        if not public:
+            return entry["columns"]
+        return [c for c in entry["public"]["columns"] if c not in NOT_PUBLIC]
 
     def download(self, corpus: str, table: str, fmt: str, public: bool) -> tuple[bytes, str]:
         """The whole table as a file: (bytes, media type)."""
@@ -92,7 +99,7 @@ class StatsView:
                 data = sink.getvalue()
         elif fmt == "csv":
             buf = io.StringIO()
-            columns = list(rows[0]) if rows else entry["columns"]
+            columns = list(rows[0]) if rows else self.columns(entry, public)
             w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
             w.writeheader()
             for r in rows:

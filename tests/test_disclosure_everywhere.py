@@ -19,7 +19,7 @@ from corpuscope.config import Settings
 from corpuscope.models.answers import CorpusInfo
 from corpuscope.state import State
 from corpuscope.stats.build import SPECS, load_table
-from corpuscope.stats.disclosure import suppress, withhold, withhold_figures
+from corpuscope.stats.disclosure import coarse, suppress, withhold, withhold_figures
 from corpuscope.store import Store
 
 THRESHOLD = 10
@@ -168,15 +168,42 @@ def test_corpus_figures_cannot_be_differenced():
         index_bytes=10**5,
         index_partitions=2,
     )
-    shown = public_info(CorpusInfo(**base), THRESHOLD)
+    redacted = 999_000  # the public overview's bytes (of the redacted view)
+    shown = public_info(CorpusInfo(**base), THRESHOLD, redacted)
     assert shown.indexed_documents is None and shown.withheld == ["indexed_documents"]
     assert shown.documents == 1000 and shown.quarantined == 0  # 0 holds nobody
     for indexed in (1000, 900, 0):
-        info = public_info(CorpusInfo(**{**base, "indexed_documents": indexed}), THRESHOLD)
+        info = public_info(
+            CorpusInfo(**{**base, "indexed_documents": indexed}), THRESHOLD, redacted
+        )
         assert info.indexed_documents == indexed and info.withheld == []
-    small = public_info(CorpusInfo(**{**base, "documents": 4, "indexed_documents": 4}), THRESHOLD)
+    small = public_info(
+        CorpusInfo(**{**base, "documents": 4, "indexed_documents": 4}), THRESHOLD, redacted
+    )
     assert small.withheld == list(FIGURES)
-    assert public_info(CorpusInfo(**{**base, "documents": 4}), 1).withheld == []
+    assert public_info(CorpusInfo(**{**base, "documents": 4}), 1, redacted).withheld == []
+
+
+def test_public_corpus_sizes_do_not_depend_on_hidden_lengths():
+    """`text_bytes` is the redacted view's (from the public overview; withheld without it),
+    Parquet and index bytes are rounded to two significant figures."""
+    base = dict(
+        name="c",
+        shards=3,
+        documents=1000,
+        quarantined=0,
+        text_bytes=1_234_567,
+        parquet_bytes=345_678,
+        indexed_documents=1000,
+        index_bytes=98_765,
+        index_partitions=2,
+    )
+    shown = public_info(CorpusInfo(**base), THRESHOLD, 1_230_000)
+    assert shown.text_bytes == 1_230_000 and shown.withheld == []
+    assert shown.parquet_bytes == 350_000 and shown.index_bytes == 99_000
+    unknown = public_info(CorpusInfo(**base), THRESHOLD)
+    assert unknown.text_bytes is None and unknown.withheld == ["text_bytes"]
+    assert coarse(0) == 0 and coarse(None) is None and coarse(7) == 7 and coarse(1049) == 1000
 
 
 def test_the_rule_is_one_helper():

@@ -345,7 +345,7 @@ def test_api_serves_public_and_full_tables(indexed: Path, auditor_key: str):
 def test_domain_lookup(indexed: Path, auditor_key: str):
     c = TestClient(create_app(Settings(data=indexed)))
     cs = Store(indexed).corpus("commoncrawl")
-    rows = load_table(cs, "by_domain").to_pylist()
+    rows = load_table(cs, "by_domain", public=True).to_pylist()  # the public's figures
     big = next(r for r in rows if r["documents"] >= 10 and r["domain"] != "(none)")
     ans = c.get(f"/v1/corpora/commoncrawl/domains/https://www.{big['domain']}/some/page").json()
     assert ans["found"] and ans["domain"] == big["domain"]
@@ -817,3 +817,36 @@ def test_pii_by_domain_cuts_ties_at_the_50th_domain_by_name(tmp_path: Path):
     assert len(domains) == 60
     assert [r["domain"] for r in rows] == domains[:50]
     _check_every_table(cs)
+
+
+def test_public_tables_are_over_the_redacted_view(indexed: Path):
+    """The public tables' sizes are the redacted view's (what the index holds and display
+    shows: `index.build.public_text`), never the raw text's; the public duplicate groups
+    carry no text hash; the auditor's tables stay exact over the raw text."""
+    from corpuscope.index.build import _spans_by_doc, public_text
+
+    cs = Store(indexed).corpus("commoncrawl")
+    m = json.loads((stats_dir(cs) / "manifest.json").read_bytes())
+    sidecars = {p["shard_id"]: cs.root / p["path"] for p in m["inputs"]["pii"]}
+    views = []
+    for shard in m["inputs"]["shards"]:
+        path = sidecars.get(shard["shard_id"])
+        spans = _spans_by_doc(path)
+        for d in pq.read_table(cs.root / shard["parquet"], columns=["doc_id", "text"]).to_pylist():
+            views.append(public_text(d["text"], spans.get(d["doc_id"], [])))
+    (pub,) = load_table(cs, "overview", public=True).to_pylist()
+    (raw,) = load_table(cs, "overview").to_pylist()
+    assert pub["documents"] == raw["documents"] == len(views)
+    assert pub["words"] == sum(len(v.split()) for v in views)
+    assert pub["characters"] == sum(len(v) for v in views)
+    assert pub["bytes"] == sum(len(v.encode()) for v in views)
+    assert pub["bytes"] < raw["bytes"]  # the sample corpus has personal data
+    assert "text_hash" not in load_table(cs, "duplicate_groups", public=True).column_names
+    c = TestClient(create_app(Settings(data=indexed)))
+    for fmt in ("", ".csv", ".json", ".parquet"):
+        r = c.get(f"/v1/corpora/commoncrawl/stats/duplicate_groups{fmt}")
+        assert r.status_code == 200 and "text_hash" not in r.text[:2000]
+    ov = c.get("/v1/corpora/commoncrawl/stats/overview").json()
+    assert ov["rows"][0]["bytes"] == pub["bytes"]
+    info = c.get("/v1/corpora/commoncrawl").json()
+    assert info["text_bytes"] == pub["bytes"]

@@ -3,7 +3,9 @@
 `GET /v1/corpora` and `GET /v1/corpora/{corpus}` follow the small-cell rule of the public
 statistics (`corpuscope.stats.disclosure`): the public sees a corpus's figures with those that
 would show or give away a count below `small_cell_threshold` withheld (null, named in
-`withheld`); the auditor role and above see them all.
+`withheld`); the auditor role and above see them all. No public size depends on the length of
+a hidden value: `text_bytes` is the public overview's bytes (of the redacted view; withheld
+without statistics), Parquet and index bytes are rounded (`disclosure.coarse`).
 
 `GET /v1/health` is public and cheap: its states come from the manifests
 (`corpuscope.artifacts`) and from what the searcher found when it last opened or checked each
@@ -29,7 +31,8 @@ from corpuscope.errors import CorpuscopeError, NotFound
 from corpuscope.index.query import corpora, document
 from corpuscope.index.searcher import Indexes
 from corpuscope.models.answers import CorpusHealth, CorpusInfo, DocumentView, Health
-from corpuscope.stats.disclosure import withhold_figures
+from corpuscope.stats.disclosure import coarse, withhold_figures
+from corpuscope.stats.view import StatsView
 
 log = logging.getLogger("corpuscope.api")
 router = APIRouter(tags=["corpora"], responses=ERROR_RESPONSES)
@@ -61,23 +64,49 @@ FIGURES = (
 )
 
 
-def public_info(info: CorpusInfo, threshold: int) -> CorpusInfo:
+def redacted_bytes(stats: StatsView | None, corpus: str) -> int | None:
+    """The UTF-8 bytes of a corpus's redacted view, from its public overview (None without
+    statistics, or where the overview withholds them)."""
+    if stats is None:
+        return None
+    try:
+        rows, _, _, _ = stats.rows(corpus, "overview", True)
+    except CorpuscopeError:
+        return None
+    return rows[0].get("bytes") if rows else None
+
+
+def public_info(info: CorpusInfo, threshold: int, text_bytes: int | None = None) -> CorpusInfo:
     """A corpus's figures as the public may see them: every figure when its documents are
     fewer than `threshold` (its bytes, shards or index size bound or pin the count); else a
     small count of quarantined or of indexed documents, and indexed documents that differ
-    from the documents by a small count (the difference would be one)."""
+    from the documents by a small count (the difference would be one).
+
+    Sizes never depend on a hidden value's length: `text_bytes` is the redacted view's
+    (`redacted_bytes`; withheld when unknown), Parquet and index bytes (of the raw data, with
+    no redacted counterpart) are rounded to two significant figures (`coarse`)."""
+    figures = info.model_dump(include=set(FIGURES))
+    figures["text_bytes"] = text_bytes
+    for k in ("parquet_bytes", "index_bytes"):
+        figures[k] = coarse(figures[k])
     shown, withheld = withhold_figures(
-        info.model_dump(include=set(FIGURES)),
+        figures,
         threshold,
         size="documents",
         cells=("quarantined", "indexed_documents"),
         differences={"indexed_documents": "documents"},
     )
+    if shown["text_bytes"] is None and "text_bytes" not in withheld:
+        withheld = [k for k in figures if k in {*withheld, "text_bytes"}]
     return info.model_copy(update={**shown, "withheld": withheld})
 
 
-def as_seen(infos: list[CorpusInfo], public: bool, threshold: int) -> list[CorpusInfo]:
-    return [public_info(i, threshold) for i in infos] if public else infos
+def as_seen(
+    infos: list[CorpusInfo], public: bool, threshold: int, stats: StatsView | None = None
+) -> list[CorpusInfo]:
+    if not public:
+        return infos
+    return [public_info(i, threshold, redacted_bytes(stats, i.name)) for i in infos]
 
 
 @router.get("/corpora", response_model=list[CorpusInfo])
@@ -87,7 +116,10 @@ async def corpora_route(
     """Every corpus with its documents, bytes and what its index holds (`degraded`: its index
     is damaged). The public sees them under the small-cell rule (`withheld`)."""
     infos = await run_query(request, listed, indexes)
-    return as_seen(infos, not who.at_least("auditor"), settings.small_cell_threshold)
+    stats = getattr(request.app.state, "stats", None)
+    return await run_query(
+        request, as_seen, infos, not who.at_least("auditor"), settings.small_cell_threshold, stats
+    )
 
 
 @router.get("/corpora/{corpus}", response_model=CorpusInfo)
@@ -103,7 +135,11 @@ async def corpus_route(
     found = [i for i in infos if i.name == corpus]
     if not found:
         raise NotFound(f"no corpus named {corpus!r}")
-    return as_seen(found, not who.at_least("auditor"), settings.small_cell_threshold)[0]
+    stats = getattr(request.app.state, "stats", None)
+    seen = await run_query(
+        request, as_seen, found, not who.at_least("auditor"), settings.small_cell_threshold, stats
+    )
+    return seen[0]
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentView)

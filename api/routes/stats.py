@@ -94,7 +94,7 @@ async def stats_table(
         corpus=corpus,
         table=name,
         description=SPECS[name].description,
-        columns=entry["columns"],
+        columns=view.columns(entry, public),
         total_rows=len(rows),
         offset=offset,
         limit=limit,
@@ -103,7 +103,7 @@ async def stats_table(
         small_cell_threshold=view.threshold if public else None,
         hidden_rows=hidden_rows,
         hidden_cells=hidden_cells,
-        sha256=entry["sha256"],
+        sha256=entry["public"]["sha256"] if public else entry["sha256"],
     )
 
 
