@@ -132,28 +132,39 @@ class DisplayFind:
     form: str  # how it was written: email, email-bracketed, email-spelled, card, iban
 
 
-#: Characters that show as nothing: soft hyphen, Mongolian vowel separator, zero-width
-#: space, non-joiner and joiner, direction marks and embeddings, word joiner, invisible
-#: operators, byte-order mark.
-INVISIBLE = (
-    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2061\u2062\u2063\u2064\ufeff"
-)
-_AT_SIGNS = "@\uff20\ufe6b"  # commercial at, full-width, small
-_DOTS = ".\uff0e\u3002\uff61"  # full stop, full-width, ideographic, half-width ideographic
+#: Characters that show as nothing: Unicode's default-ignorable code points (soft hyphen,
+#: combining grapheme joiner, Arabic letter mark, Hangul fillers, Khmer inherent vowels,
+#: Mongolian variation selectors and vowel separator, zero-width space, non-joiner and
+#: joiner, direction marks, embeddings, overrides and isolates, word joiner, invisible
+#: operators, variation selectors, byte-order mark, shorthand format controls, musical
+#: formatting, tag characters), as ranges of a character class …
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+_INVISIBLE_CLASS = "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in _INVISIBLE_RANGES)
+#: … and every one of them, as a string.
+INVISIBLE = "".join(chr(c) for a, b in _INVISIBLE_RANGES for c in range(a, b + 1))
+_INVISIBLE_SET = frozenset(INVISIBLE)
+_AT_SIGNS = "@\uff20\ufe6b"  # commercial at, full-width, small: all whose NFKC form is "@"
+#: Full stop and every character whose NFKC form is one (full-width, small, one dot leader) …
+_NFKC_DOTS = ".\uff0e\ufe52\u2024"
+_DOTS = _NFKC_DOTS + "\u3002\uff61"  # … then ideographic and half-width ideographic
 #: Spaces between the groups of a card number or an IBAN: space, tab, no-break, the
 #: typographic spaces (en quad … hair space), narrow no-break, medium mathematical,
-#: ideographic; then dots, hyphens, dashes and the invisible characters.
+#: ideographic; then dots, hyphens, dashes and the invisible characters. Any run of them
+#: (on one line) separates two groups.
 _GAP_SPACES = (
     " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 )
 _GAP_SPACE_SET = frozenset(_GAP_SPACES)
-_GAP_CHARS = (
-    _GAP_SPACES + ".\uff0e\u00b7-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d" + INVISIBLE
-)
-_GAP = "[" + "".join("\\-" if c == "-" else c for c in _GAP_CHARS) + "]"
-_Z = f"[{INVISIBLE}]"
-_SP = f"[ \t\u00a0{INVISIBLE}]"  # spaces around "at" and "dot"; invisible ones too
+_GAP_MARKS = _NFKC_DOTS + "\u00b7-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_GAP_CHARS = _GAP_SPACES + _GAP_MARKS + INVISIBLE
+_GAP = "[" + _GAP_SPACES + _GAP_MARKS.replace("-", "\\-") + _INVISIBLE_CLASS + "]"
+_Z = f"[{_INVISIBLE_CLASS}]"
+_SP = f"[ \t\u00a0{_INVISIBLE_CLASS}]"  # spaces around "at" and "dot"; invisible ones too
 
 
 def _word(*spellings: str, any_case: bool = False) -> str:
@@ -164,7 +175,7 @@ def _word(*spellings: str, any_case: bool = False) -> str:
 
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _SPELLED_DOT = (  # "[dot]", "(.)", " dot ", " DOT "
-    rf"{_SP}*{_OPEN}{_SP}*(?:{_word('dot', any_case=True)}|[{_DOTS[:2]}]){_SP}*{_CLOSE}{_SP}*"
+    rf"{_SP}*{_OPEN}{_SP}*(?:{_word('dot', any_case=True)}|[{_NFKC_DOTS}]){_SP}*{_CLOSE}{_SP}*"
     rf"|{_SP}+{_word('dot', 'DOT', 'Dot')}{_SP}+"
 )
 
@@ -209,9 +220,9 @@ _OBFUSCATED_AT = (
     rf"(?:{_Z}*[{_DOTS}]{_Z}*|{_SPELLED_DOT}){_LETTER_RE2}"
 )
 # four digits in a row (a card is one group, or groups of four and more), then nine more
-_CARD_TRIGGER = rf"\p{{Nd}}{{4}}(?:{_GAP}{{0,3}}\p{{Nd}}){{9,}}"
-_IBAN_START = rf"(?i)\b(?:{'|'.join(_IBAN_LAYOUTS)}){_GAP}{{0,2}}[0-9]{{2}}"
-_IBAN_TRIGGER = rf"{_IBAN_START}(?:{_GAP}{{0,2}}[0-9a-z]){{{_MIN_BBAN}}}"
+_CARD_TRIGGER = rf"\p{{Nd}}{{4}}(?:{_GAP}*\p{{Nd}}){{9,}}"
+_IBAN_START = rf"(?i)\b(?:{'|'.join(_IBAN_LAYOUTS)}){_GAP}*[0-9]{{2}}"
+_IBAN_TRIGGER = rf"{_IBAN_START}(?:{_GAP}*[0-9a-z]){{{_MIN_BBAN}}}"
 _ANY_TRIGGER = re2.compile(
     f"[{_AT_SIGNS}]|(?:{_OBFUSCATED_AT})|(?:{_CARD_TRIGGER})|(?:{_IBAN_TRIGGER})"
 )
@@ -221,7 +232,7 @@ _IBAN_FINDER = re2.compile(_IBAN_START)  # the start only: a failed one hides no
 
 # E-mail parts (the `regex` module; `(?r)` matches backwards from the end position).
 _ATOM = rf"(?:[\w!#$%&'*+/=?^`{{|}}~\-]{_Z}*)+"
-_LOCAL_DOT = rf"{_Z}*[{_DOTS[:2]}]{_Z}*"
+_LOCAL_DOT = rf"{_Z}*[{_DOTS}]{_Z}*"  # "jane。roe" shows no more than "jane.roe"
 _LOCAL = regex.compile(rf"(?r){_ATOM}(?:{_LOCAL_DOT}{_ATOM})*")
 _LOCAL_SPELLED = regex.compile(rf"(?r){_ATOM}(?:(?:{_LOCAL_DOT}|{_SPELLED_DOT}){_ATOM})*")
 _LABEL = rf"[^\W_]{_Z}*(?:[\w\-]{_Z}*)*"
@@ -232,7 +243,7 @@ _BRACKETED_AT = regex.compile(rf"{_OPEN}{_SP}{{0,3}}[{_AT_SIGNS}]{_SP}{{0,3}}{_C
 _WORD_AT = regex.compile(_word("at", "AT", "At"))
 _SPELLED_DOT_RE = regex.compile(_SPELLED_DOT)
 _RETINA = regex.compile(r"[1-4]x\.(?:png|jpe?g|gif|webp|svg|avif)\b", regex.IGNORECASE)
-_BLANK = re.compile(f"[ \t\u00a0{INVISIBLE}]*")  # on the same line
+_BLANK = re.compile(f"[ \t\u00a0{_INVISIBLE_CLASS}]*")  # on the same line
 _DIGITS = re.compile(r"\d+")
 
 #: Words that, before "at", say it is prose ("look at", "us at") …
@@ -365,7 +376,7 @@ def _email_at(text: str, start: int, end: int) -> DisplayFind | None:
         return None
     if kind == "word" and _last_word(local[1]) in _NOT_LOCAL:
         return None
-    while d0 < len(text) and text[d0] in INVISIBLE:
+    while d0 < len(text) and text[d0] in _INVISIBLE_SET:
         d0 += 1
     domain = _domain(text, d0, kind)
     if domain is None:
@@ -404,7 +415,7 @@ def _domain(text: str, start: int, kind: str) -> tuple[int, list[str], bool] | N
     label_spans = [m.span(1), *m.spans(3)]
     dots = m.captures(2)
     for k in range(len(dots), 0, -1):
-        spelled_dot = dots[k - 1].strip(INVISIBLE) not in _DOTS
+        spelled_dot = dots[k - 1].translate(_DROP_INVISIBLE) not in _DOTS
         need_known = kind == "word" or (spelled_dot and kind == "sign")
         end = _tld_end(text, *label_spans[k], need_known)
         if end is None:
@@ -412,7 +423,7 @@ def _domain(text: str, start: int, kind: str) -> tuple[int, list[str], bool] | N
         labels = [_clean(text[s:e]) for s, e in label_spans[:k]] + [
             _clean(text[label_spans[k][0] : end])
         ]
-        spelled = any(d.strip(INVISIBLE) not in _DOTS for d in dots[:k])
+        spelled = any(d.translate(_DROP_INVISIBLE) not in _DOTS for d in dots[:k])
         return end, labels, spelled
     return None
 
@@ -427,7 +438,7 @@ def _tld_end(text: str, start: int, end: int, need_known: bool) -> int | None:
         stop, letters = start, 0
         for i in range(start, end):
             ch = text[i]
-            if ch in INVISIBLE:
+            if ch in _INVISIBLE_SET:
                 continue
             if not ch.isalpha():
                 break
@@ -453,11 +464,15 @@ def _local(text: str, end: int, spelled_dots: bool) -> tuple[int, str] | None:
     if m is None:
         return None
     start = m.start()
-    # an address is what follows "key=", "a/b", "x|y"; it starts with a letter or digit
-    for sep in "=/|":
-        cut = text.rfind(sep, start, end)
-        if cut >= 0:
-            start = cut + 1
+    # "/", "=" and "|" are a local part's characters as much as "+" ("jane/doe@…", RFC 5322
+    # atext), so "key=jane@…" is hidden whole, as Presidio's recognizer does; only in a URL
+    # ("https://host/?to=jane@…") the address starts after its path's or query's last
+    # separator. It starts with a letter or digit.
+    if start > 0 and text[start - 1] == ":" and text.startswith("//", start):
+        for sep in "/=?&":
+            cut = text.rfind(sep, start, end)
+            if cut >= 0:
+                start = max(start, cut + 1)
     while start < end and not (text[start].isalnum() or text[start] == "_"):
         start += 1
     value = _clean(text[start:end])
@@ -577,7 +592,7 @@ _GAP_SET = frozenset(_GAP_CHARS)
 
 def _iban_at(text: str, start: int, end: int) -> DisplayFind | None:
     """The IBAN whose country code and check digits are [start, end), if it is one: as
-    many letters and digits as the country's IBANs have (up to two gap characters between
+    many letters and digits as the country's IBANs have (any run of gap characters between
     any two), in its layout, passing mod 97, and not running on into a longer word."""
     if start > 0 and text[start - 1].isalnum():
         return None
@@ -587,9 +602,8 @@ def _iban_at(text: str, start: int, end: int) -> DisplayFind | None:
     length, layout = _IBAN_BBAN[country]
     bban, i, n = [], end, len(text)
     while len(bban) < length:
-        gaps = 0
-        while i < n and text[i] in _GAP_SET and gaps < 2:
-            i, gaps = i + 1, gaps + 1
+        while i < n and text[i] in _GAP_SET:
+            i += 1
         if i >= n or not (text[i].isascii() and text[i].isalnum()):
             return None
         bban.append(text[i])

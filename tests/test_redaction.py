@@ -69,6 +69,24 @@ FORMS = [
     ("jane@example dot org", "[EMAIL]", ["jane", "example"]),
     ("jane [at] corp [dot] internal", "[EMAIL]", ["jane", "corp"]),
     ("jane @ example.org", "[EMAIL]", ["jane", "example"]),
+    # invisible characters beyond the first list: bidi isolates, combining grapheme joiner,
+    # Mongolian variation selectors, tag characters, Arabic letter mark, variation selectors
+    ("wovensecret\u2066@example.org", "[EMAIL]", ["wovensecret", "example"]),
+    ("jane.do\u2066e@example.org", "[EMAIL]", ["jane.do", "example"]),
+    ("jane\u2067.roe@exam\u2068ple.o\u2069rg", "[EMAIL]", ["jane", "roe", "exam"]),
+    ("ja\u034fne@example.org", "[EMAIL]", ["ja", "example"]),
+    ("jane\u180b\u180c\u180d@example.org", "[EMAIL]", ["jane", "example"]),
+    ("jane\U000e0041\U000e007f@ex\U000e0020ample.org", "[EMAIL]", ["jane", "ex"]),
+    ("jane\u061c@example\ufe0f.org", "[EMAIL]", ["jane", "example"]),
+    # every character whose NFKC form is a full stop is a dot
+    ("threadkeeper@gmail\ufe52com", "[EMAIL]", ["threadkeeper", "gmail"]),
+    ("jane@example\u2024org", "[EMAIL]", ["jane", "example"]),
+    ("jane\ufe52roe@mail\u2024example\ufe52org", "[EMAIL]", ["jane", "roe", "mail"]),
+    # RFC 5322 atext in the local part: / = | and the rest are not where it starts
+    ("jane/doe@corp.internal", "[EMAIL]", ["jane", "doe", "corp"]),
+    ("jane=doe@corp.internal", "[EMAIL]", ["jane", "doe"]),
+    ("jane|doe@example.org", "[EMAIL]", ["jane", "doe"]),
+    ("jane!#$%&'*+-/=?^_`{|}~doe@example.org", "[EMAIL]", ["jane", "doe"]),
     # cards: Luhn-valid test numbers, any spacing
     (f"4111{NBSP}1111{NBSP}1111{NBSP}1111", "[CARD]", ["4111"]),
     (f"4111{THIN}1111{THIN}1111{THIN}1111", "[CARD]", ["4111"]),
@@ -81,6 +99,15 @@ FORMS = [
     ("3782 822463 10005", "[CARD]", ["3782", "822463", "10005"]),
     ("3056 930902 5904", "[CARD]", ["3056", "930902"]),
     ("6011111111111117", "[CARD]", ["6011111111111117"]),
+    # any run of gap characters between the groups
+    ("4111    1111    1111    1111", "[CARD]", ["4111"]),
+    ("4111\t\t1111\t\t1111\t\t1111", "[CARD]", ["4111"]),
+    ("4111 \t 1111 \t 1111 \t 1111", "[CARD]", ["4111"]),
+    (f"4111{NBSP}{NBSP}{THIN}1111{NBSP}{NBSP}{THIN}1111{NBSP}{NBSP}{THIN}1111", "[CARD]", ["4111"]),
+    ("4111  --  1111  --  1111  --  1111", "[CARD]", ["4111"]),
+    ("4111 . 1111 . 1111 . 1111", "[CARD]", ["4111"]),
+    ("5500 \u2014 0000 \u2014 0000 \u2014 0004", "[CARD]", ["5500", "0004"]),
+    ("3782     822463     10005", "[CARD]", ["3782", "822463", "10005"]),
     (
         "\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
         "[CARD]",
@@ -97,6 +124,17 @@ FORMS = [
     (f"ES91{THIN}2100{THIN}0418{THIN}4502{THIN}0005{THIN}1332", "[IBAN]", ["2100", "1332"]),
     ("DE 89 3704 0044 0532 0130 00", "[IBAN]", ["3704", "0532"]),
     ("PT50 0002 0123 1234 5678 9015 4", "[IBAN]", ["0123", "9015"]),
+    # any run of gap characters between the groups
+    ("DE89   3704   0044   0532   0130   00", "[IBAN]", ["3704", "0532"]),
+    ("DE89 - 3704 - 0044 - 0532 - 0130 - 00", "[IBAN]", ["3704", "0532"]),
+    ("DE89\t\t3704\t\t0044\t\t0532\t\t0130\t\t00", "[IBAN]", ["3704", "0532"]),
+    ("DE   89   3704   0044   0532   0130   00", "[IBAN]", ["3704", "0532"]),
+    (
+        f"gb82{NBSP}{NBSP}{NBSP}west . 1234 \u2013 5698{THIN}{THIN}7654    32",
+        "[IBAN]",
+        ["west", "5698"],
+    ),
+    ("FR14 . 2004 . 1010 . 0505 . 0001 . 3M02 . 606", "[IBAN]", ["2004", "3M02"]),
 ]
 
 SENTENCES = [
@@ -146,6 +184,16 @@ PROSE = [
     "Order no. 2024-0001-0002-0003 shipped.",
     "Call +49 30 1234 5678 or 030 1234 5678.",
     "The road is 4111 meters long, 1111 meters wide.",
+    # long runs of spaces, tabs and dashes between numbers (tables, lists) stay as they are
+    "Pages    1000    1001    1002    1003    1004    1005    1006    1007",
+    "Year\t2019\t2020\t2021\t2022\t2023\t2024\t2025",
+    "In 2019 - 2020 - 2021 - 2022 - 2023 the figures rose.",
+    "coordinates 39.954941    -75.193362   and   49.807716    -97.136226",
+    "Prices  4111.11    1111.11    1111.11    1111.11",
+    "pi is 3.14159265358979323846    and e is 2.71828182845904523536",
+    "de   2019   a   2020,   IT   12   units,   the   GB82   model",
+    "Order no.   2024 - 0001 - 0002 - 0003   shipped.",
+    "key=value and a/b or x|y with no at-sign",
     "[EMAIL] at example dot com and [EMAIL]@example.org, [CARD] and [IBAN].",
 ]
 
@@ -162,6 +210,10 @@ BAD_NUMBERS = [
     f"GB83{NBSP}WEST{NBSP}1234{NBSP}5698{NBSP}7654{NBSP}32",
     "nl91-abna-0417-1643-01",
     "DE89 3704 0044 0532 0130 0",  # a digit short
+    "4111    1111    1111    1112",
+    "4111 - 1111 - 1111 - 1110",
+    "DE89   3704   0044   0532   0130   01",
+    "DE89 - 3704 - 0044 - 0532 - 0130 - 0",
 ]
 
 
@@ -332,3 +384,43 @@ def test_display_finds_on_real_samples_are_presidios_or_addresses(detector):
                 t == f.entity_type and s < f.end and e > f.start for t, s, e in presidio
             )
             assert confirmed or f.form in ("email", "email-bracketed"), text[f.start : f.end]
+
+
+def test_every_invisible_and_nfkc_dot_or_at_character_is_handled():
+    """Every default-ignorable code point is invisible to the pass (checked against the
+    `regex` module's Unicode property), and every character whose NFKC form is "." or "@"
+    is a dot or an at-sign."""
+    import unicodedata
+
+    import regex
+
+    from corpuscope.privacy import redact as module
+
+    ignorable = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    assert {c for c in chars if ignorable.match(c)} <= set(module.INVISIBLE)
+    assert {c for c in chars if unicodedata.normalize("NFKC", c) == "@"} == set(module._AT_SIGNS)
+    assert {c for c in chars if unicodedata.normalize("NFKC", c) == "."} <= set(module._DOTS)
+    for c in module.INVISIBLE[::7] + module.INVISIBLE[-1]:
+        text = f"Mail ja{c}ne.r{c}oe{c}@exam{c}ple.o{c}rg or pay 4111{c}1111{c}1111{c}1111."
+        assert redact(text, runtime_pass=False)[0] == "Mail [EMAIL] or pay [CARD].", hex(ord(c))
+    for dot in module._DOTS:
+        text = f"Mail jane{dot}roe@example{dot}org today."
+        assert redact(text, runtime_pass=False)[0] == "Mail [EMAIL] today.", hex(ord(dot))
+
+
+def test_local_parts_keep_their_atext_in_the_canonical_value():
+    """ "/", "=" and "|" are part of the address (as Presidio's recognizer reads it), so the
+    value hashed for `keep` is the whole address."""
+    for value in ("jane/doe@corp.internal", "jane=doe@corp.internal", "a|b@example.org"):
+        (find,) = display_finds(f"Write to {value} now.")
+        assert find.value == value
+    (find,) = display_finds("mail key=jane@example.org")
+    assert find.value == "key=jane@example.org"
+    # in a URL, the address after the path's or the query's last separator
+    for url, shown in [
+        ("https://example.com/?email=jane@example.org", "https://example.com/?email=[EMAIL]"),
+        ("https://example.com/?a=1&jane@example.org", "https://example.com/?a=1&[EMAIL]"),
+        ("http://x.org/u/jane@example.org", "http://x.org/u/[EMAIL]"),
+    ]:
+        assert redact(f"see {url} now", runtime_pass=False)[0] == f"see {shown} now"
