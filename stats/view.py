@@ -152,3 +152,19 @@ class StatsView:
 
 def _cell(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else ("" if v is None else v)
+
+
+def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The statistics manifest as the public may see it: each table's entry is its public
+    table's (file, sha256, rows, columns, query). The auditor's tables are computed over the
+    raw text, so their checksums would let a guess at a small table be confirmed offline."""
+    tables = {
+        name: {
+            "description": e["description"],
+            "counts": e.get("counts", []),
+            "partition": e.get("partition"),
+            **e["public"],
+        }
+        for name, e in manifest["tables"].items()
+    }
+    return {**manifest, "tables": tables}

@@ -323,9 +323,15 @@ def test_api_serves_public_and_full_tables(indexed: Path, auditor_key: str):
         r["documents"] for r in load_table(cs, "by_language").to_pylist()
     ]
     # downloads: the auditor's Parquet is the published file; CSV and JSON say the same
-    entry = index["manifest"]["tables"]["by_domain"]
+    full_index = c.get("/v1/corpora/commoncrawl/stats", headers=auth).json()
+    entry = full_index["manifest"]["tables"]["by_domain"]
     data = c.get("/v1/corpora/commoncrawl/stats/by_domain.parquet", headers=auth).content
     assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    public_entry = index["manifest"]["tables"]["by_domain"]  # the public table's checksum
+    assert (
+        public_entry["sha256"] == full_index["manifest"]["tables"]["by_domain"]["public"]["sha256"]
+    )
+    assert public_entry["sha256"] != entry["sha256"]
     csv_rows = c.get("/v1/corpora/commoncrawl/stats/by_domain.csv").text.splitlines()
     assert csv_rows[0].startswith("domain,documents,words") and len(csv_rows) == entry["rows"] + 1
     js = c.get("/v1/corpora/commoncrawl/stats/by_domain.json").json()

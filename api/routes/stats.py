@@ -14,7 +14,7 @@ from corpuscope.errors import QueryError
 from corpuscope.models.answers import DomainAnswer, StatsIndex, StatsTable, StatsTableInfo
 from corpuscope.stats.build import SPECS
 from corpuscope.stats.summary import build_summary, load_provider, provider_file, to_markdown
-from corpuscope.stats.view import MEDIA, StatsView
+from corpuscope.stats.view import MEDIA, StatsView, public_manifest
 
 router = APIRouter(tags=["statistics"], responses=ERROR_RESPONSES)
 Corpus = Annotated[str, Path(max_length=64)]
@@ -34,6 +34,8 @@ async def stats_index(request: Request, corpus: Corpus, who: CallerDep) -> Stats
     view = _view(request)
     m = await run_query(request, view.manifest, corpus)
     public = not who.at_least("auditor")
+    if public:  # checksums, row counts and queries of the public tables only
+        m = public_manifest(m)
     base = f"/v1/corpora/{corpus}/stats"
     return StatsIndex(
         corpus=corpus,
