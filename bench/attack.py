@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/attack.py            # the bench corpus (bench/prepared.py, >= 200,000 docs)
     .venv/bin/python bench/attack.py --seconds 10 --attack-timeout 3
-    .venv/bin/python bench/attack.py --smoke    # the 449-document C4 sample, 2 s a phase
+    .venv/bin/python bench/attack.py --smoke    # the 449-document C4 sample, 1.5 s a phase
 
 1. Data: the prepared benchmark corpus (resampled from the bundled samples, indexed here
    like bench/query.py does), or with `--smoke` the bundled C4 sample (449 documents)
@@ -351,10 +351,14 @@ def main() -> None:
     args = parser.parse_args()
     workdir = bench_workdir(args.smoke, args.workdir)
     if args.smoke:
-        args.seconds, args.attack_timeout, args.client_timeout = 2.0, 1.0, 5.0
+        args.seconds, args.attack_timeout, args.client_timeout = 1.5, 1.0, 5.0
+        args.workers = 1  # a second worker doubles the server's start-up (tests/test_bench.py)
         args.rss_limit_gb = min(args.rss_limit_gb, 1.5)
         print(f"--smoke: the 449-document C4 sample under {workdir}, {args.seconds} s a phase,")
-        print(f"  {args.clients} clients, attack requests dropped after {args.attack_timeout} s")
+        print(
+            f"  {args.clients} clients, attack requests dropped after {args.attack_timeout} s, "
+            "1 server worker"
+        )
     out = args.out or (
         workdir / "attack-smoke.json" if args.smoke else REPO / "bench" / "out" / "attack.json"
     )

@@ -190,35 +190,67 @@ def build_corpus(
 
 
 # -- measuring -------------------------------------------------------------------------------
+BASELINE_CPU_S: list[float] = []  # CPU seconds of each baseline run, all of Arrow's threads
+
+
 def run_baseline(files: list[Path], out_dir: Path) -> float:
-    """Seconds to read every file with pyarrow and write it back as Parquet, no processing."""
+    """Seconds to read every file with pyarrow and write it back as Parquet, no processing
+    (its CPU seconds are appended to BASELINE_CPU_S)."""
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
+    cpu = time.process_time()
     started = time.perf_counter()
     for path in files:
         table: pa.Table = pa_json.read_json(path)
         pq.write_table(table, out_dir / f"{path.stem}.parquet", compression="zstd")
     seconds = time.perf_counter() - started
+    BASELINE_CPU_S.append(time.process_time() - cpu)
     shutil.rmtree(out_dir)
     return seconds
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def _tree_rss(proc: psutil.Process, cpu: dict[tuple[int, float], float] | None = None) -> int:
+    """RSS of the process tree now; with `cpu`, also records each process's CPU seconds so
+    far (user + system, keyed by pid and start time)."""
     total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
     for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), p.oneshot():
             total += p.memory_info().rss
+            if cpu is not None:
+                times = p.cpu_times()
+                cpu[(p.pid, p.create_time())] = times.user + times.system
     return total
+
+
+def measure(cmd: list[str], out: Path, err: Path) -> tuple[int, float, int, float]:
+    """Run `cmd` with stdout and stderr to files: (exit status, wall seconds, peak RSS of its
+    process tree, CPU seconds of its process tree). The tree is sampled every POLL_S, so a
+    process's last POLL_S of CPU, and a process that lives less than that, can be missed; on a
+    shared machine the wall time grows with the other load, the CPU time much less."""
+    cpu: dict[tuple[int, float], float] = {}
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        started = time.perf_counter()
+        popen = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
+        proc = psutil.Process(popen.pid)
+        peak = 0
+        while popen.poll() is None:
+            peak = max(peak, _tree_rss(proc, cpu))
+            time.sleep(POLL_S)
+        seconds = time.perf_counter() - started
+    return popen.returncode, seconds, peak, sum(cpu.values())
 
 
 def run_corpuscope(
     files: list[Path], data_dir: Path, executor: str, workers: int
 ) -> tuple[float, int, dict]:
-    """(wall seconds, peak RSS bytes of the process tree, the --json summary) of one ingest."""
+    """(wall seconds, peak RSS bytes of the process tree, the --json summary) of one ingest.
+
+    The summary gets `cpu_seconds` (`measure`), None for Ray, whose workers run under Ray's
+    own daemons, outside the command's process tree."""
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     cli = Path(sys.executable).with_name("corpuscope")
@@ -238,20 +270,11 @@ def run_corpuscope(
         "--quiet",
     ]
     out_path, err_path = data_dir / "stdout.json", data_dir / "stderr.txt"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.perf_counter()
-        popen = subprocess.Popen(cmd, stdout=out, stderr=err)
-        proc = psutil.Process(popen.pid)
-        peak = 0
-        while popen.poll() is None:
-            peak = max(peak, _tree_rss(proc))
-            time.sleep(POLL_S)
-        seconds = time.perf_counter() - started
-    if popen.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {popen.returncode}:\n{err_path.read_text()[-3000:]}"
-        )
+    code, seconds, peak, cpu = measure(cmd, out_path, err_path)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{err_path.read_text()[-3000:]}")
     summary = json.loads(out_path.read_text())
+    summary["cpu_seconds"] = None if executor == "ray" else cpu
     shutil.rmtree(data_dir)
     return seconds, peak, summary
 
@@ -304,13 +327,15 @@ def main() -> None:
     for i in range(args.repeat):
         print(f"\nrepeat {i + 1}/{args.repeat}")
         baseline_s.append(run_baseline(files, workdir / "baseline-out"))
-        print(f"  pyarrow baseline: {baseline_s[-1]:.1f} s")
+        print(f"  pyarrow baseline: {baseline_s[-1]:.1f} s ({BASELINE_CPU_S[-1]:.1f} CPU s)")
         for name, (executor, workers, which) in configs.items():
             seconds, peak, summary = run_corpuscope(sets[which], workdir / "run", executor, workers)
             runs[name].append((seconds, peak, summary))
+            cpu = summary["cpu_seconds"]
             print(
-                f"  {name}: {seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB, "
-                f"{summary['documents_written']} docs"
+                f"  {name}: {seconds:.1f} s"
+                + (f" ({cpu:.1f} CPU s)" if cpu is not None else "")
+                + f", peak RSS {peak / 1e6:.0f} MB, {summary['documents_written']} docs"
             )
 
     base_s = statistics.median(baseline_s)
@@ -325,6 +350,8 @@ def main() -> None:
             "vs_baseline": 1.0,
             "peak_rss_mb": None,
             "all_seconds": [round(s, 2) for s in baseline_s],
+            "cpu_seconds": round(statistics.median(BASELINE_CPU_S), 2),
+            "all_cpu_seconds": [round(s, 2) for s in BASELINE_CPU_S],
         }
     ]
     for name, results in runs.items():
@@ -346,6 +373,10 @@ def main() -> None:
                 "all_seconds": [round(r[0], 2) for r in results],
                 "all_peak_rss_mb": [round(r[1] / 1e6, 1) for r in results],
                 "internal_seconds": [round(r[2]["seconds"], 2) for r in results],
+                "cpu_seconds": None
+                if results[0][2]["cpu_seconds"] is None
+                else round(statistics.median(r[2]["cpu_seconds"] for r in results), 2),
+                "all_cpu_seconds": [r[2]["cpu_seconds"] for r in results],
             }
         )
     by_name = {r["name"]: r for r in rows}
@@ -371,6 +402,16 @@ def main() -> None:
             f"{docs_s:>8} {r['vs_baseline']:7.3f} {rss:>7}"
         )
     print(f"\nratio corpuscope 2 workers / pyarrow baseline (MB/s): {ratio_2w:.3f}")
+    base_cpu = rows[0]["cpu_seconds"]
+    print(
+        f"CPU seconds (median): pyarrow baseline {base_cpu:.1f}; "
+        + "; ".join(
+            f"{r['name']} {r['cpu_seconds']:.1f} (ratio baseline / corpuscope "
+            f"{base_cpu / r['cpu_seconds'] * size[configs[r['name']][2]] / size['full']:.3f})"
+            for r in rows[1:]
+            if r["cpu_seconds"]
+        )
+    )
     print(
         f"target 1: corpuscope at 2 workers >= 0.5 x baseline: {ratio_2w:.3f} x -> "
         f"{'met' if verdict['throughput_target_met'] else 'NOT met'}"

@@ -5,7 +5,7 @@ Run it from the repository root (about ten minutes on a 2-core machine):
     .venv/bin/python bench/pii_speed.py                       # 200 MB corpus, 2 repeats
     .venv/bin/python bench/pii_speed.py --repeat 1 --baseline-docs 100 --out /tmp/pii.json
     .venv/bin/python bench/pii_speed.py --profile             # + cProfile of one shard
-    .venv/bin/python bench/pii_speed.py --smoke               # 1 MB, 1 worker, 10-doc slice
+    .venv/bin/python bench/pii_speed.py --smoke               # 2 MB, 1 worker, 10-doc slice
 
 It times the `corpuscope` next to the running Python. Use a venv installed as a user would
 (`pip install -e '.[dev]'` and requirements-ner.txt): with the `bench` extra, Presidio also
@@ -46,8 +46,8 @@ MB is 10^6 bytes of UTF-8 document text.
 Without a spaCy model installed, `analyzer_engine()` is the blank-pipeline engine, so only
 that one is timed (and the NER tier is not).
 
-`--smoke` checks that the benchmark runs, in seconds: a 1 MB corpus in a fresh temporary
-folder, one scan at 1 worker, a slice of 10 documents, and only the blank-pipeline engine as
+`--smoke` checks that the benchmark runs, in seconds: the 2 MB corpus of the other smoke
+runs (`bench/prepared.py`, in a fresh temporary folder unless $CORPUSCOPE_BENCH_WORKDIR is set), one scan at 1 worker, a slice of 10 documents, and only the blank-pipeline engine as
 the baseline (the spaCy-model engine and the NER tier take minutes per MB). Its figures are
 dominated by start-up.
 """
@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import importlib.util
 import io
 import json
@@ -65,6 +66,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,7 @@ TARGET_RATIO = 50.0
 TARGET_MB_PER_CORE = 10.0
 
 
+@functools.cache
 def _bench_ingest() -> Any:
     """bench/ingest.py as a module (its corpus builder and sample names)."""
     spec = importlib.util.spec_from_file_location("bench_ingest", REPO / "bench" / "ingest.py")
@@ -139,17 +142,19 @@ def ingest_once(files: list[Path], data_dir: Path) -> dict[str, Any]:
 
 # -- the scan as a subprocess --------------------------------------------------------------------
 def run_scan(data_dir: Path, workers: int) -> tuple[float, dict[str, Any]]:
-    """(wall seconds, --json summary) of one `corpuscope scan --force`."""
+    """(wall seconds, --json summary) of one `corpuscope scan --force`; the summary gets
+    `cpu_seconds`, the CPU time of the command's process tree (bench/ingest.py `measure`)."""
     cmd = [_cli(), "scan", "--corpus", CORPUS, "--data-dir", str(data_dir)]
     cmd += ["--workers", str(workers), "--json", "--quiet", "--force"]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    summary = json.loads(proc.stdout)
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        code, seconds, _, cpu = _bench_ingest().measure(cmd, out, err)
+        if code != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{err.read_text()[-3000:]}")
+        summary = json.loads(out.read_text())
     if summary["shards_failed"] or summary["shards_scanned"] == 0:
         raise RuntimeError(f"scan did not scan every shard: {summary['failures']}")
+    summary["cpu_seconds"] = cpu
     return seconds, summary
 
 
@@ -195,6 +200,7 @@ def time_engine(texts: list[str], blank: bool) -> dict[str, Any]:
         recognizers.spacy_model = original
     engine.analyze("warm up: mail me at a@example.com", language="en", entities=entities)
     spans = 0
+    cpu = time.process_time()
     started = time.perf_counter()
     try:
         for text in texts:
@@ -203,7 +209,10 @@ def time_engine(texts: list[str], blank: bool) -> dict[str, Any]:
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     return _rates(texts, seconds) | {
+        "cpu_seconds": round(cpu, 3),
+        "mb_per_cpu_second": round(_nbytes(texts) / 1e6 / cpu, 4),
         "nlp_model": model,
         "engine_build_seconds": round(build_s, 2),
         "spans": spans,
@@ -338,11 +347,11 @@ def main() -> None:
     workdir = bench_workdir_of(args.smoke, args.workdir)
     worker_counts = (1, 2)
     if args.smoke:
-        args.mb, args.files, args.repeat = 1, 1, 1
+        args.repeat = 1
         args.baseline_docs = 10
         worker_counts = (1,)
         print(
-            f"--smoke: {args.mb} MB under {workdir}, one scan at 1 worker, a 10-document slice; "
+            f"--smoke: the 2 MB corpus under {workdir}, one scan at 1 worker, a 10-document slice; "
             "the spaCy-model engine and the NER tier skipped"
         )
     model = None if args.smoke else _spacy_model()
@@ -356,17 +365,26 @@ def main() -> None:
         if args.smoke
         else REPO / "bench" / "out" / "pii_speed.json"
     )
-    data_dir = args.data_dir or workdir / f"pii-data-{args.mb}mb-{args.files}files"
-
     bench_ingest = _bench_ingest()
-    files = bench_ingest.build_corpus(workdir, args.mb, args.files, by_language=False)
     corpus_note = (
         f"C4-layout JSON lines RESAMPLED (by sentence) from the real samples "
         f"{bench_ingest.C4_SAMPLE.name} and {bench_ingest.DOLMA_SAMPLE.name}, with their real "
         f"URLs and timestamps (seed {bench_ingest.SEED}); not a real crawl"
     )
     print(f"corpus: {corpus_note}")
-    totals = ingest_once(files, data_dir)
+    if args.smoke and not args.data_dir:
+        # the small corpus bench/index.py, query.py and stats.py smoke on (built once per work
+        # folder): one ingest fewer when the smoke runs share a work folder
+        from prepared import prepared
+
+        from corpuscope.store import Store
+
+        data_dir, files = prepared(workdir, smoke=True)
+        totals = Store(data_dir).corpus(CORPUS).manifest().totals()
+    else:
+        data_dir = args.data_dir or workdir / f"pii-data-{args.mb}mb-{args.files}files"
+        files = bench_ingest.build_corpus(workdir, args.mb, args.files, by_language=False)
+        totals = ingest_once(files, data_dir)
 
     # 2. the scan, as the user runs it
     runs: dict[int, list[tuple[float, dict[str, Any]]]] = {w: [] for w in worker_counts}
@@ -376,13 +394,15 @@ def main() -> None:
             seconds, summary = run_scan(data_dir, workers)
             runs[workers].append((seconds, summary))
             print(
-                f"  --workers {workers}: {seconds:.1f} s wall ({summary['seconds']:.1f} s in scan), "
+                f"  --workers {workers}: {seconds:.1f} s wall ({summary['seconds']:.1f} s in scan, "
+                f"{summary['cpu_seconds']:.1f} CPU s), "
                 f"{summary['text_bytes'] / 1e6:.1f} MB, {summary['spans']} spans"
             )
     scans = {}
     for workers, results in runs.items():
         seconds = statistics.median(r[0] for r in results)
         inner = statistics.median(r[1]["seconds"] for r in results)
+        cpu = statistics.median(r[1]["cpu_seconds"] for r in results)
         s = results[0][1]
         mbps = s["text_bytes"] / 1e6 / seconds
         scans[workers] = {
@@ -399,6 +419,9 @@ def main() -> None:
             "by_entity": s["by_entity"],
             "scan_seconds": round(inner, 2),
             "mb_per_s_scan_seconds": round(s["text_bytes"] / 1e6 / inner, 3),
+            "cpu_seconds": round(cpu, 2),
+            "mb_per_cpu_second": round(s["text_bytes"] / 1e6 / cpu, 3),
+            "all_cpu_seconds": [round(r[1]["cpu_seconds"], 2) for r in results],
             "all_seconds": [round(r[0], 2) for r in results],
             "all_scan_seconds": [round(r[1]["seconds"], 2) for r in results],
             "spans_stable": len({r[1]["spans"] for r in results}) == 1,
@@ -506,6 +529,16 @@ def main() -> None:
         f"{one['mb_per_s_per_core']:.2f} at 1 worker -> "
         f"{'met' if verdict['per_core_target_met'] else 'NOT met'}{at_two}"
         + (" (--smoke: start-up dominates, not a throughput figure)" if args.smoke else "")
+    )
+    print(
+        "CPU time (the command and its workers): "
+        + "; ".join(
+            f"{w} worker{'s' if w > 1 else ''} {r['cpu_seconds']:.1f} CPU s, "
+            f"{r['mb_per_cpu_second']:.2f} MB per CPU second"
+            for w, r in scans.items()
+        )
+        + f"; AnalyzerEngine ({engine['nlp_model']}) {engine['mb_per_cpu_second']:.4f} MB per "
+        f"CPU second: ratio on CPU time {one['mb_per_cpu_second'] / engine['mb_per_cpu_second']:.1f}"
     )
     if profile:
         print(

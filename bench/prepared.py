@@ -12,6 +12,7 @@ benchmarks' `--smoke` runs.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -69,7 +70,8 @@ def prepared(workdir: Path | None = None, smoke: bool = False) -> tuple[Path, li
 @contextmanager
 def served(data: Path, workers: int = 1, wait_s: float = 120) -> Iterator[str]:
     """`corpuscope serve` on a free port until the block ends; yields its base URL once it
-    answers (an error, with the server's output, when it exits or does not answer in time)."""
+    answers (an error, with the server's output, when it exits or does not answer in time).
+    Rate limits are off: the benchmarks measure the answers, not the limiter."""
     import httpx
 
     with socket.socket() as s:
@@ -78,8 +80,9 @@ def served(data: Path, workers: int = 1, wait_s: float = 120) -> Iterator[str]:
     cli = Path(sys.executable).with_name("corpuscope")
     cmd = [str(cli if cli.exists() else "corpuscope"), "serve", "--port", str(port)]
     cmd += ["--workers", str(workers), "--data-dir", str(data)]
+    env = {**os.environ, "CORPUSCOPE_RATE_LIMIT": "", "CORPUSCOPE_KEY_RATE_LIMIT": ""}
     with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
 
         def output() -> str:

@@ -3,7 +3,7 @@ infini-gram exact-substring baseline measured on the same corpus in the same run
 
     .venv/bin/python bench/query.py            # >= 200,000 documents (bench/prepared.py)
     .venv/bin/python bench/query.py --no-baseline            # without infini-gram
-    .venv/bin/python bench/query.py --smoke    # 2 MB corpus, 20 queries, 0.5 s of HTTP each
+    .venv/bin/python bench/query.py --smoke    # 2 MB corpus, 20 queries, 0.3 s of HTTP each
 
 1. The prepared corpus (resampled from the real samples) is indexed: `build_index` brings the
    index up to date (builds it when there is none), and the run stops unless the index holds
@@ -267,7 +267,7 @@ def main() -> None:
     workdir = bench_workdir(args.smoke, args.workdir)
     missing = [m for m in ("infini_gram", "transformers") if not installed(m)]
     if args.smoke:
-        args.n, args.clients, args.seconds, args.workers, args.agreement = 20, 2, 0.5, 1, 10
+        args.n, args.clients, args.seconds, args.workers, args.agreement = 20, 2, 0.3, 1, 10
         print(f"--smoke: the 2 MB corpus under {workdir}, {args.n} queries of each kind,")
         print(f"  {args.seconds} s of HTTP per kind with {args.clients} clients")
         if missing and not args.no_baseline:

@@ -13,10 +13,10 @@ uses), same tokenisation and parameters. The collection, its judgements and the 
 nDCG@10 as trec_eval computes them) are `bench/cranfield.py`: queries numbered 1..225 in file
 order, codes 1-4 relevant, gain 5 - code, -1 left out.
 
-    .venv/bin/python bench/search_quality.py --smoke   # 100 queries, the top 10 of each
+    .venv/bin/python bench/search_quality.py --smoke   # 50 queries, the top 10 of each
 
 Most of corpuscope's time here is its snippets (each hit gets a redacted, highlighted
-snippet, about 1 ms), so `--smoke` asks the first 100 queries only and ranks 10 documents for
+snippet, about 1 ms), so `--smoke` asks the first 50 queries only and ranks 10 documents for
 each: every system gets the same queries and the same k, so the ratios still compare like
 with like, but these are not the figures of the whole collection at k = 100.
 """
@@ -84,13 +84,13 @@ def main() -> None:
     collection = load()
     if args.smoke:
         args.k = 10
-        keep = list(collection.queries)[:100]
+        keep = list(collection.queries)[:50]
         collection = dataclasses.replace(
             collection,
             queries={q: collection.queries[q] for q in keep},
             qrels={q: collection.qrels[q] for q in keep if q in collection.qrels},
         )
-        print("--smoke: the first 100 queries, the top 10 documents of each, for every system")
+        print("--smoke: the first 50 queries, the top 10 documents of each, for every system")
     qrels = collection.qrels
     print(
         f"Cranfield: {len(collection.documents)} documents, {len(collection.queries)} queries, "

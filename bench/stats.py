@@ -1,7 +1,7 @@
 """Statistics speed: building every table with DuckDB, and serving them, against pandas.
 
     .venv/bin/python bench/stats.py             # >= 200,000 documents (bench/prepared.py)
-    .venv/bin/python bench/stats.py --smoke     # 2 MB corpus, one repeat, 10 requests each
+    .venv/bin/python bench/stats.py --smoke     # 2 MB corpus, one repeat, 5 requests each
 
 1. `corpuscope stats` as a subprocess on the prepared corpus (resampled from the real samples,
    ingested and scanned): wall time of the whole build (every table, MinHash included) and the
@@ -198,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = bench_workdir(args.smoke, args.workdir)
     if args.smoke:
-        args.repeat, args.requests = 1, 10
+        args.repeat, args.requests = 1, 5
         print(f"--smoke: the 2 MB corpus under {workdir}, one repeat, {args.requests} requests")
     if args.baseline is None:
         args.baseline = "pandas" if installed("pandas") or not args.smoke else "pyarrow"
