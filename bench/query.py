@@ -90,7 +90,8 @@ def cut(text: str, words: int, rng: random.Random) -> str | None:
 
 
 def workload(texts: list[str], n: int, rng: random.Random) -> dict[str, list[Any]]:
-    vocab = [w for t in rng.sample(texts, 500) for w in re.findall(r"[A-Za-z]{3,}", t)]
+    words = (w for t in rng.sample(texts, 500) for w in re.findall(r"[A-Za-z]{3,}", t))
+    vocab = [w for w in words if w not in ("AND", "NOT")]  # operators of the query language
     names = [w for w in vocab if w[0].isupper()]
     out: dict[str, list[Any]] = {"search": [], "exact": [], "membership": [], "person": []}
     out["search"] = [" ".join(rng.sample(vocab, rng.randint(1, 3))) for _ in range(n)]

@@ -198,22 +198,10 @@ def search(
         raise
     except ValueError as exc:  # e.g. "text:*" asks tantivy for a fast field it does not have
         raise QueryError(f"this query cannot be run: {exc}") from None
-    if withhold(indexes, cis, filters, q, total, settings):
-        return SearchAnswer(
-            query=q,
-            redacted=[r.entity_type for r in replaced],
-            corpora=[c.name for c in cis],
-            total=None,
-            withheld=True,
-            offset=offset,
-            k=k,
-            hits=[],
-            partial=deadline.passed,
-            took_ms=deadline.ms(),
-        )
+    withheld = withhold(indexes, cis, filters, q, total, settings)
     terms = set(searched)
     hits = []
-    for f in found[offset : offset + k]:
+    for f in [] if withheld else found[offset : offset + k]:
         doc = indexes.fetch(f)
         shown = snippet(doc.text, terms, words=settings.snippet_words)
         hits.append(hit(Hit, doc, f.score, shown))
@@ -221,7 +209,8 @@ def search(
         query=q,
         redacted=[r.entity_type for r in replaced],
         corpora=[c.name for c in cis],
-        total=total,
+        total=None if withheld else total,
+        withheld=withheld,
         offset=offset,
         k=k,
         hits=hits,

@@ -108,3 +108,14 @@ def value_hash(key: bytes, entity_type: str, value: str, region: str = "US") -> 
     """Keyed hash (hex) of an identifier's normalised value."""
     data = f"{entity_type}\x00{normalise_value(entity_type, value, region)}".encode()
     return hashlib.blake2b(data, key=key, digest_size=16).hexdigest()
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check of a card number (ASCII digits only)."""
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if k % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0

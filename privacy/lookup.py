@@ -15,7 +15,7 @@ import duckdb
 
 from corpuscope.errors import UsageError
 from corpuscope.privacy.entities import NER_ENTITIES, PATTERN_ENTITIES
-from corpuscope.privacy.hashing import store_key, value_hash
+from corpuscope.privacy.hashing import luhn_valid, store_key, value_hash
 from corpuscope.store import Store
 
 LOOKUP_ENTITIES = (*PATTERN_ENTITIES, *NER_ENTITIES)
@@ -47,19 +47,11 @@ def guess_entity(value: str) -> str:
     if _IBAN.match(compact):
         return "IBAN_CODE"
     digits = re.sub(r"\D", "", v)
-    if 13 <= len(digits) <= 19 and not v.startswith("+") and _luhn(digits):
+    if 13 <= len(digits) <= 19 and not v.startswith("+") and luhn_valid(digits):
         return "CREDIT_CARD"
     if re.fullmatch(r"[\d\s().+\-/]{4,}", v):
         return "PHONE_NUMBER"
     raise UsageError("cannot tell what kind of identifier this is; pass its entity type")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
 
 
 def find_identifier(

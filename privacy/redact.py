@@ -27,7 +27,7 @@ import regex
 
 from corpuscope.models.documents import PiiSpan
 from corpuscope.privacy.detect import Detector, shared_detector
-from corpuscope.privacy.hashing import value_hash
+from corpuscope.privacy.hashing import luhn_valid, value_hash
 from corpuscope.privacy.recognizers import LABELS
 
 #: Score of a display-pass find: where it overlaps a scan or runtime find, the more
@@ -542,7 +542,7 @@ def _cards_in(text: str, start: int, end: int) -> list[DisplayFind]:
                 break
             if len(number) < 13 or (j == n - 1 and blocked_right) or (j < n - 1 and not spaced[j]):
                 continue
-            if _issuer_ok(number) and _luhn(number):
+            if _issuer_ok(number) and luhn_valid(number):
                 best = (j, number)
         if best is not None:
             j, number = best
@@ -554,16 +554,6 @@ def _cards_in(text: str, start: int, end: int) -> list[DisplayFind]:
 
 def _ascii_digits(s: str) -> str:
     return s if s.isascii() else "".join(str(unicodedata.digit(ch)) for ch in s)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for k, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if k % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def _issuer_ok(d: str) -> bool:
