@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import duckdb
 
@@ -69,17 +70,31 @@ def find_identifier(
     h = value_hash(store_key(store.root), entity, value, phone_region)
     results = []
     for name in corpora or store.corpora():
-        paths = [str(p) for p in store.corpus(name).pii_paths()]
+        cs = store.corpus(name)
+        live = cs.live_sidecars(cs.manifest().done())
+        sidecars = tuple(sorted((str(cs.root / e["path"]), e["sha256"]) for e in live.values()))
+        rows = _spans_by_value(sidecars).get((entity, h), [])[:limit]
         result = LookupResult(name, entity)
-        if paths:
-            with duckdb.connect() as con:  # one connection per lookup: safe across threads
-                rows = con.execute(
-                    'select doc_id, start, "end" from read_parquet(?) '
-                    "where value_hash = ? and entity_type = ? order by doc_id, start limit ?",
-                    [paths, h, entity, limit],
-                ).fetchall()
-            result.spans = [(d, s, e) for d, s, e in rows]
-            result.documents = sorted({d for d, _, _ in rows})
-            result.occurrences = len(rows)
+        result.spans = rows
+        result.documents = sorted({d for d, _, _ in rows})
+        result.occurrences = len(rows)
         results.append(result)
     return results
+
+
+@lru_cache(maxsize=8)  # a few corpora's current sidecars
+def _spans_by_value(sidecars: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], list]:
+    """Every span of these sidecars by (entity, value hash), read once per set of sidecar
+    versions (keyed by their sha256s, so a rescan or new shard reads them again)."""
+    out: dict[tuple[str, str], list] = {}
+    if not sidecars:
+        return out
+    with duckdb.connect() as con:  # one connection per read: safe across threads
+        rows = con.execute(
+            'select entity_type, value_hash, doc_id, start, "end" from read_parquet(?) '
+            "order by doc_id, start",
+            [[p for p, _ in sidecars]],
+        ).fetchall()
+    for entity, h, d, start, end in rows:
+        out.setdefault((entity, h), []).append((d, start, end))
+    return out
