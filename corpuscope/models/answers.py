@@ -9,6 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: The answers' `not_searched`: a question over several corpora is answered from those that
 #: can be searched; a corpus whose index is damaged is named here (and `partial` is true).
+#: The one disclosure rule of answers (docs/privacy.md, point 5).
+WITHHELD = (
+    "The question was narrowed (domain, language, shard, time, or a corpus smaller than the "
+    "small-cell threshold) to fewer matching documents than the threshold: its counts and "
+    "documents are withheld, as the statistics withhold small cells (docs/privacy.md)."
+)
+#: A query or passage is matched as the public index holds text (docs/privacy.md, point 1).
+REDACTED = (
+    "Types of the personal data in the query or passage, replaced by their type before "
+    "matching, as the public index holds every text."
+)
 NOT_SEARCHED = (
     "Corpora left out because their index is damaged (`corpuscope verify --repair`): the "
     "answer covers the others only, and `partial` is true."
@@ -42,20 +53,10 @@ class Hit(BaseModel):
 
 class SearchAnswer(BaseModel):
     query: str  # as searched: personal data in it replaced by its type
-    redacted: list[str] = Field(
-        [],
-        description="Types of the personal data in the query, "
-        "replaced by their type before searching.",
-    )
+    redacted: list[str] = Field([], description=REDACTED)
     corpora: list[str]
     total: int | None  # None when withheld
-    withheld: bool = Field(
-        False,
-        description="The question was narrowed (domain, language, shard, time, or a corpus "
-        "smaller than the small-cell threshold) to fewer matching documents than the "
-        "threshold: the count and the documents are withheld, as the statistics withhold "
-        "small cells (docs/privacy.md).",
-    )
+    withheld: bool = Field(False, description=WITHHELD)
     offset: int
     k: int
     hits: list[Hit]
@@ -70,21 +71,11 @@ class ExactHit(Hit):
 
 class ExactAnswer(BaseModel):
     passage: str  # the passage looked for: redacted and white space normalised
-    redacted: list[str] = Field(
-        [],
-        description="Types of the personal data found in the passage and replaced by their type "
-        "before matching, as the public index holds every text.",
-    )
+    redacted: list[str] = Field([], description=REDACTED)
     case_sensitive: bool
     documents: int | None  # None when withheld
     occurrences: int | None
-    withheld: bool = Field(
-        False,
-        description="The question was narrowed (domain, language, shard, time, or a corpus "
-        "smaller than the small-cell threshold) to fewer matching documents than the "
-        "threshold: the count and the documents are withheld, as the statistics withhold "
-        "small cells (docs/privacy.md).",
-    )
+    withheld: bool = Field(False, description=WITHHELD)
     candidates: int | None  # documents the phrase query returned, before confirmation
     hits: list[ExactHit]
     partial: bool = False
@@ -109,17 +100,9 @@ class MembershipEvidence(BaseModel):
 
 class MembershipAnswer(BaseModel):
     verdict: str  # verbatim | near-duplicate | partial | not-found | withheld
-    withheld: bool = Field(
-        False,
-        description="Narrowed (domain, language, shard, time, or a small corpus) to fewer "
-        "documents than the small-cell threshold: the figures and evidence are withheld.",
-    )
+    withheld: bool = Field(False, description=WITHHELD)
     passage: str = ""  # the passage as matched: personal data replaced by its type
-    redacted: list[str] = Field(
-        [],
-        description="Types of the personal data found in the passage and replaced by their type "
-        "before matching, as the public index holds every text.",
-    )
+    redacted: list[str] = Field([], description=REDACTED)
     coverage: float
     longest_run: int
     passage_words: int
