@@ -118,3 +118,26 @@ def indexed(tmp_path_factory) -> Path:
         jobs.index(settings, corpus)
         jobs.stats(settings, corpus)
     return settings.data
+
+
+def free_port() -> int:
+    """A port on the loopback that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(base: str, tries: int = 200, pause: float = 0.05) -> None:
+    """Wait for a server started in a thread to answer /v1/health."""
+    import time
+
+    import httpx
+
+    for _ in range(tries):
+        try:
+            httpx.get(f"{base}/v1/health", timeout=5)
+            return
+        except httpx.HTTPError:
+            time.sleep(pause)

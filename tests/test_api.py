@@ -18,7 +18,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from corpuscope.api.app import create_app
 from corpuscope.config import Settings
-from tests.conftest import corpuscope_cmd
+from tests.conftest import corpuscope_cmd, free_port
 
 
 @pytest.fixture(scope="module")
@@ -169,15 +169,9 @@ def test_schemathesis_every_operation(indexed: Path):
 
 
 # -- a real uvicorn ----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(indexed: Path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         corpuscope_cmd("serve", "--port", port, "--data-dir", indexed),
         stdout=subprocess.PIPE,
@@ -247,7 +241,7 @@ def test_demo_ingests_indexes_and_serves(tmp_path: Path):
     """The README's main command: the bundled samples end up searchable over HTTP."""
     import os
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CORPUSCOPE_PORT": str(port)}
     proc = subprocess.Popen(
         corpuscope_cmd("demo", "--quiet", "--data-dir", tmp_path / "data"),

@@ -22,6 +22,7 @@ from corpuscope.api.limits import client_address
 from corpuscope.config import Settings
 from corpuscope.errors import UsageError
 from corpuscope.state import State
+from tests.conftest import free_port, wait_until_up
 
 DOCS = [
     {"id": f"d{i}", "url": f"https://tiny.example.net/{i}", "text": f"The lighthouse {w} log."}
@@ -165,17 +166,11 @@ def test_limit_settings_are_checked(data: Path):
 
 
 # -- a real uvicorn: a body that stops arriving ------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(data: Path):
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     settings = Settings(data=data, body_read_timeout=1.0, rate_limit="")
     srv = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -183,12 +178,7 @@ def server(data: Path):
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{base}/v1/health", timeout=5)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_until_up(base)
     yield base, port
     srv.should_exit = True
     thread.join(10)

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -22,7 +21,7 @@ from corpuscope import jobs
 from corpuscope.config import Settings
 from corpuscope.index.build import read_layout
 from corpuscope.store import Store
-from tests.conftest import corpuscope_cmd
+from tests.conftest import corpuscope_cmd, free_port, wait_until_up
 
 #: Written into requests; must never show up in a server's logs.
 PLANTED = "zq-planted-7731 ada.planted@example.org"
@@ -77,17 +76,11 @@ def _largest_index_file(data: Path, corpus: str) -> Path:
     return layout.folder / rel
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`corpuscope serve` in a subprocess, its output in a file."""
 
     def __init__(self, data: Path, log: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = open(log, "wb")  # noqa: SIM115 (closed in stop)
@@ -330,7 +323,7 @@ def test_an_unexpected_error_logs_no_request_value(data: Path, monkeypatch, capl
     monkeypatch.setattr(questions, "search", boom)
     monkeypatch.setattr(questions, "person", boom)
     caplog.set_level(logging.DEBUG)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(_settings(data)),
@@ -344,12 +337,7 @@ def test_an_unexpected_error_logs_no_request_value(data: Path, monkeypatch, capl
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/v1/health", timeout=5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_until_up(base)
         with httpx.Client(base_url=base, timeout=30) as h:
             r1 = h.get("/v1/search", params={"q": PLANTED})
             r2 = h.post("/v1/person", json={"name": PLANTED, "emails": ["ada.planted@example.org"]})
