@@ -1,9 +1,11 @@
-"""Windows of documents as they may be shown: cut to a word cap, redacted, then highlighted.
+"""Windows of the public view of documents, cut to a word cap, then highlighted.
 
-The stored text is already the redacted view (index/build.py: `public_text`); the window is
-redacted again at display (the runtime pattern pass of `privacy.redact`, for what the scan
-missed), and only then are query terms highlighted in the redacted text,
-so a highlight can never point into, or reveal the length of, a piece of personal data.
+The text a window is cut from is the redacted view the index stores (index/build.py:
+`public_text`: the scan's spans, or the scan's detector on a shard not scanned yet, and the
+display pass of `privacy.redact`, all replaced by their type), so what is shown is what was
+matched. A window never cuts a type label in two, and query terms are highlighted in it
+outside the labels: a highlight can never point into, or reveal the length of, a piece of
+personal data.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from collections.abc import Collection
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
-from corpuscope.models.documents import PiiSpan
-from corpuscope.privacy.detect import detector_name, shared_detector
-from corpuscope.privacy.redact import display_finds, redact
 
 _NON_SPACE = re.compile(r"\S+")
 _LABEL = re.compile(r"\[[A-Z_]+\]")
+#: Characters of the longest type label ("[CREDIT_CARD]" and the like, with room to spare).
+_LONGEST_LABEL = 40
 #: A window starts this share of its words before the point of interest.
 _LEAD = 0.25
 #: Characters of a long document searched for the first term when no faster way finds it.
@@ -26,8 +27,6 @@ _SCAN_CHARS = 200_000
 #: A window holds at most this many characters a word: text without spaces (Chinese,
 #: Japanese, long tokens) is capped too.
 _CHARS_PER_WORD = 8
-#: Characters around a window (or a match) searched for personal data that crosses its edge.
-PII_REACH = 256
 
 
 def first_match(text: str, terms: Collection[str]) -> int | None:
@@ -72,22 +71,6 @@ def window(text: str, focus: int | None, words: int, lead: float = _LEAD) -> tup
     return start, end
 
 
-def pii_around(text: str, start: int, end: int) -> list[PiiSpan]:
-    """Personal data a runtime pattern pass still finds within `PII_REACH` characters of
-    [start, end) of the (already redacted) text, so a value crossing an edge is seen whole."""
-    lo, hi = max(0, start - PII_REACH), min(len(text), end + PII_REACH)
-    reach = text[lo:hi]
-    found = [
-        PiiSpan("", lo + r.start, lo + r.end, r.entity_type, r.score, detector_name(r), "")
-        for r in shared_detector().detect(reach)
-    ]
-    found += [  # the display forms (obfuscated addresses …), so those are never cut either
-        PiiSpan("", lo + d.start, lo + d.end, d.entity_type, 1.0, "display", "")
-        for d in display_finds(reach)
-    ]
-    return found
-
-
 def snippet(
     text: str,
     terms: Collection[str] = (),
@@ -95,28 +78,22 @@ def snippet(
     words: int = 128,
     lead: float = _LEAD,
 ) -> Snippet:
-    """A redacted, highlighted window of `text` (focused on `focus`, else the first term).
-
-    The window is widened so that no piece of personal data crosses its edges (a value cut
-    in two could not be recognised, and would be shown in part), then redacted.
-    """
+    """A highlighted window of `text`, the public view of a document (focused on `focus`,
+    else the first term), widened so that no type label crosses its edges."""
     if focus is None:
         focus = first_match(text, terms)
     start, end = window(text, focus, words, lead)
-    around = pii_around(text, start, end)
-    widened = True
-    while widened:  # a widened edge may meet another value
-        widened = False
-        for s in around:
-            if s.start < start < s.end or s.start < end < s.end:
-                start, end, widened = min(start, s.start), max(end, s.end), True
-    redacted, replaced = redact(text[start:end], around, offset=start, runtime_pass=False)
+    for edge in (start, end):
+        for m in _LABEL.finditer(text, max(0, edge - _LONGEST_LABEL), edge + _LONGEST_LABEL):
+            if m.start() < edge < m.end():
+                start, end = min(start, m.start()), max(end, m.end())
+    shown = text[start:end]
     return Snippet(
-        text=redacted,
-        highlights=highlight(redacted, terms),
+        text=shown,
+        highlights=highlight(shown, terms),
         start=start,
         end=end,
-        redactions=len(replaced),
+        redactions=len(_LABEL.findall(shown)),
     )
 
 
