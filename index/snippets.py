@@ -6,12 +6,19 @@ display pass of `privacy.redact`, all replaced by their type), so what is shown 
 matched. A window never cuts a type label in two, and query terms are highlighted in it
 outside the labels: a highlight can never point into, or reveal the length of, a piece of
 personal data.
+
+Where a question knows what matched (an exact passage, a membership run, a phrase), it gives
+the matched spans as `marks` (document offsets): the window is centred on the first, and the
+marks, not single words, are highlighted. BM25 search windows are centred on the region with
+the most and rarest query terms (`best_region`), its phrases marked where they occur.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
@@ -76,25 +83,120 @@ def snippet(
     terms: Collection[str] = (),
     focus: int | None = None,
     words: int = 128,
-    lead: float = _LEAD,
+    lead: float | None = None,
+    marks: Sequence[tuple[int, int]] = (),
 ) -> Snippet:
-    """A highlighted window of `text`, the public view of a document (focused on `focus`,
-    else the first term), widened so that no type label crosses its edges."""
+    """A highlighted window of `text`, the public view of a document, widened so that no type
+    label crosses its edges.
+
+    Without `marks`: focused on `focus`, else the first word in `terms`, which are highlighted.
+    With `marks` ([start, end) document offsets of matched spans): centred on the first mark
+    (unless `focus` is given), and the marks within the window are highlighted instead of words.
+    `lead` is the share of the window's words before the focus (a quarter by default; for a
+    mark, what centres it).
+    """
+    marks = sorted((s, e) for s, e in marks if e > s)
+    if focus is None and marks:
+        first_start, first_end = marks[0]
+        spanned = sum(1 for _ in _NON_SPACE.finditer(text, first_start, first_end))
+        focus = first_start
+        if lead is None:
+            lead = max(0.0, (words - spanned) / 2 / words)
     if focus is None:
         focus = first_match(text, terms)
-    start, end = window(text, focus, words, lead)
+    start, end = window(text, focus, words, _LEAD if lead is None else lead)
     for edge in (start, end):
         for m in _LABEL.finditer(text, max(0, edge - _LONGEST_LABEL), edge + _LONGEST_LABEL):
             if m.start() < edge < m.end():
                 start, end = min(start, m.start()), max(end, m.end())
     shown = text[start:end]
+    if marks:
+        shown_marks = [
+            (max(s, start) - start, min(e, end) - start) for s, e in marks if s < end and e > start
+        ]
+    else:
+        shown_marks = highlight(shown, terms)
     return Snippet(
         text=shown,
-        highlights=highlight(shown, terms),
+        highlights=shown_marks,
         start=start,
         end=end,
         redactions=len(_LABEL.findall(shown)),
     )
+
+
+def best_region(
+    text: str,
+    terms: Collection[str],
+    words: int,
+    weights: Mapping[str, float] | None = None,
+    phrases: Sequence[Sequence[str]] = (),
+) -> tuple[int | None, list[tuple[int, int]]]:
+    """Where a BM25 hit matched best: the focus (centre) of the window of `words` words with
+    the greatest weight of distinct query terms (`weights`: rarer terms weigh more; 1 each by
+    default; a phrase found whole counts as all its terms plus one), and the matched spans
+    (phrases whole, other terms as words) to mark. (None, []) when no term is in the text."""
+    tokens = tokens_with_offsets(text[:_SCAN_CHARS])
+    spans: list[tuple[int, int, tuple[str, ...]]] = []  # start, end, the terms it stands for
+    in_phrase: set[int] = set()
+    for ph in phrases:
+        n = len(ph)
+        if n < 2:
+            continue
+        for i in range(len(tokens) - n + 1):
+            if all(tokens[i + j][0] == ph[j] for j in range(n)):
+                spans.append((tokens[i][1], tokens[i + n - 1][2], tuple(ph)))
+                in_phrase.update(range(i, i + n))
+    for i, (term, s, e) in enumerate(tokens):
+        if term in terms and i not in in_phrase:
+            spans.append((s, e, (term,)))
+    if not spans:
+        return None, []
+    spans.sort()
+
+    def weight(key: tuple[str, ...]) -> float:
+        w = sum((weights or {}).get(t, 1.0) for t in key)
+        return w + (1.0 if len(key) > 1 else 0.0)
+
+    # The best weight a window of `words` words can hold, then the tightest run of spans that
+    # holds it (two pointers: the shortest cover found from each first span).
+    word_at = [s for _, s, _ in tokens]  # token starts, to count words between offsets
+    best = -math.inf
+    held: dict[tuple[str, ...], int] = {}
+    j = 0
+    for i in range(len(spans)):
+        limit = _word_index(word_at, spans[i][0]) + words
+        while j < len(spans) and _word_index(word_at, spans[j][1] - 1) <= limit:
+            held[spans[j][2]] = held.get(spans[j][2], 0) + 1
+            j += 1
+        best = max(best, sum(weight(k) for k in held))
+        _release(held, spans[i][2])
+    cover, held, j = (0, len(spans)), {}, 0
+    for i in range(len(spans)):
+        while j < len(spans) and sum(weight(k) for k in held) < best:
+            held[spans[j][2]] = held.get(spans[j][2], 0) + 1
+            j += 1
+        if sum(weight(k) for k in held) >= best:
+            size = _word_index(word_at, spans[j - 1][1] - 1) - _word_index(word_at, spans[i][0])
+            if size < _word_index(word_at, spans[cover[1] - 1][1] - 1) - _word_index(
+                word_at, spans[cover[0]][0]
+            ):
+                cover = (i, j)
+        _release(held, spans[i][2])
+    centre = (spans[cover[0]][0] + spans[cover[1] - 1][1]) // 2
+    return centre, [(s, e) for s, e, _ in spans]
+
+
+def _release(held: dict[tuple[str, ...], int], key: tuple[str, ...]) -> None:
+    if key in held:
+        held[key] -= 1
+        if not held[key]:
+            del held[key]
+
+
+def _word_index(starts: list[int], offset: int) -> int:
+    """How many tokens start at or before `offset` (a position in words)."""
+    return bisect.bisect_right(starts, offset)
 
 
 def highlight(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
