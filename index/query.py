@@ -20,7 +20,7 @@ import tantivy
 from corpuscope.config import Settings
 from corpuscope.errors import NotFound, QueryError
 from corpuscope.index.build import folder_bytes
-from corpuscope.index.querylang import parse_public
+from corpuscope.index.querylang import doc_freq_over, parse_public
 from corpuscope.index.schema import build_schema, phrase, positioned, tokenize
 from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
 from corpuscope.index.snippets import snippet
@@ -185,7 +185,12 @@ def search(
     # A query is redacted like a passage: it looks for the type of a value, never the value.
     q, replaced = redact(q)
     query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
-    parsed, searched = parse_public(query_words, build_schema(), settings)
+    parsed, searched, dropped = parse_public(  # plain text past max_clauses: its rarest words
+        query_words,
+        build_schema(),
+        settings,
+        doc_freq_over(lambda: [s for ci in targets(indexes, filters) for s in ci.searchers()]),
+    )
     check_page(k, offset, settings)
     cis = targets(indexes, filters)
 
@@ -208,6 +213,7 @@ def search(
     return SearchAnswer(
         query=q,
         redacted=[r.entity_type for r in replaced],
+        dropped=dropped,
         corpora=[c.name for c in cis],
         total=None if withheld else total,
         withheld=withheld,

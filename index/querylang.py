@@ -39,8 +39,10 @@ as at slop 0). A clause said twice is searched once, as tantivy's parser does.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import tantivy
 
@@ -109,18 +111,26 @@ _Node = _Text | _All | _Keyword | _Range | _Group
 
 
 class _Budget:
-    """Terms counted as they are read: a query past `max_clauses` stops being read."""
+    """Terms counted as they are read (each word of a phrase, each field), and whether the query
+    is plain text: bare words only, nothing that `_reduce` could not keep or drop as a whole."""
 
     def __init__(self, settings: Settings):
-        self.left = settings.max_clauses
+        self.used = 0
         self.limit = settings.max_clauses
+        self.plain = True
 
     def take(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
+        self.used += n
+
+    def check(self) -> None:
+        """Refuse a query over `max_clauses` that has structure (phrases, groups, operators,
+        fields): only plain text is shortened (`_reduce`)."""
+        if self.used > self.limit:
             raise QueryError(
                 f"the query searches more than {self.limit} terms (each word of a phrase and "
-                f"each field counts); at most {self.limit} are allowed"
+                f"each field counts); at most {self.limit} are allowed (plain words are "
+                "shortened to the most informative ones; a query with phrases, fields, groups or "
+                "operators is not)"
             )
 
 
@@ -356,6 +366,7 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
                 continue
             c = after
         if c == '"':
+            budget.plain = False  # a phrase is kept or refused, never shortened
             node, i = _phrase(q, i, settings, budget)
             out.append((_ATOM, node))
             continue
@@ -377,6 +388,8 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
             continue
         _check_word(word)
         out.append((_ATOM, _text(word, 0, settings, budget)))
+    if any(kind != _ATOM or not isinstance(node, _Text | None) for kind, node in out):
+        budget.plain = False
     return out
 
 
@@ -530,18 +543,80 @@ def _build(
     return tantivy.Query.boolean_query([(_OCCUR[occur], query) for occur, query in subs])
 
 
+#: A text term's number of documents in the public index (summed over the corpora searched).
+DocFreq = Callable[[str], int]
+
+
+def doc_freq_over(searchers: Callable[[], Iterable[tantivy.Searcher]]) -> DocFreq:
+    """`DocFreq` over the `text` field of the searchers, which are asked for on first use (only
+    a query that needs shortening opens them) and each term looked up once."""
+    opened: list[tantivy.Searcher] | None = None
+
+    @cache
+    def doc_freq(term: str) -> int:
+        nonlocal opened
+        if opened is None:
+            opened = list(searchers())
+        return sum(s.doc_freq("text", term) for s in opened)
+
+    return doc_freq
+
+
+def _reduce(
+    tokens: list[tuple[str, object]], limit: int, doc_freq: DocFreq | None
+) -> tuple[list[tuple[str, object]], list[str]]:
+    """Plain text past `limit` terms, shortened to its most informative words; and the words
+    dropped (as the index holds them, in query order).
+
+    A word said twice is one clause (it is searched once). The words are kept rarest first, by
+    their number of documents in the public index (`doc_freq`: the redacted view, so no hidden
+    value can change the choice): the commonest words, which add the least to a BM25 score
+    (their IDF is the lowest), go first. A word joined by punctuation (``e-mail``) is kept or
+    dropped whole, as rare as its rarest part. Words that no document holds can match nothing
+    and go before any other. Ties, and every word when there is no `doc_freq`, keep the earlier
+    word."""
+    first: dict[_Text, int] = {}
+    for pos, (_, node) in enumerate(tokens):
+        if isinstance(node, _Text) and node not in first:
+            first[node] = pos
+
+    def rank(unit: _Text) -> tuple[bool, int, int]:
+        if doc_freq is None:
+            return False, 0, first[unit]
+        n = min(doc_freq(t) for _, t in unit.terms)
+        return n == 0, n, first[unit]
+
+    left, kept = limit, set()
+    for unit in sorted(first, key=rank):
+        if len(unit.terms) <= left:
+            kept.add(unit)
+            left -= len(unit.terms)
+    shortened = [(kind, node) for kind, node in tokens if node in kept]
+    dropped = [" ".join(t for _, t in unit.terms) for unit in first if unit not in kept]
+    return shortened, dropped
+
+
 def parse_public(
-    q: str, schema: tantivy.Schema, settings: Settings
-) -> tuple[tantivy.Query, list[str]]:
-    """The public query `q` as a tantivy query over `schema`, and the text terms it searches
-    for (as the index holds them, in order, once each; excluded ones left out), for
-    highlighting. Anything the language refuses raises `QueryError`, whose message never
-    quotes the query."""
+    q: str, schema: tantivy.Schema, settings: Settings, doc_freq: DocFreq | None = None
+) -> tuple[tantivy.Query, list[str], list[str]]:
+    """The public query `q` as a tantivy query over `schema`, the text terms it searches for
+    (as the index holds them, in order, once each; excluded ones left out), for highlighting,
+    and the words it dropped: plain text (bare words, nothing else) past `max_clauses` terms
+    is shortened to its most informative words (`_reduce`, ranked by `doc_freq`) rather than
+    refused. Anything the language refuses raises `QueryError`, whose message never quotes
+    the query."""
     if not q.strip():
         raise QueryError("the query is empty")
     if len(q) > settings.max_query_chars:
         raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
-    parser = _Parser(_lex(q, settings, _Budget(settings)))
+    budget = _Budget(settings)
+    tokens = _lex(q, settings, budget)  # at most max_query_chars long: bounded work
+    dropped: list[str] = []
+    if budget.used > budget.limit:
+        if not budget.plain:
+            budget.check()
+        tokens, dropped = _reduce(tokens, budget.limit, doc_freq)
+    parser = _Parser(tokens)
     root = parser.query(0)
     if parser.peek() is not None:
         raise QueryError("a closing parenthesis has no opening one")
@@ -549,4 +624,4 @@ def parse_public(
     query = _build(root, schema, False, terms)
     if query is None:
         raise QueryError("the query has no words to search for")
-    return query, list(dict.fromkeys(terms))
+    return query, list(dict.fromkeys(terms)), dropped

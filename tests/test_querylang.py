@@ -9,6 +9,7 @@ never raises anything else (hypothesis).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -20,8 +21,11 @@ from hypothesis import strategies as st
 from corpuscope import jobs
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.querylang import MAX_DEPTH, parse_public
+from corpuscope.index.query import search
+from corpuscope.index.querylang import MAX_DEPTH, doc_freq_over, parse_public
+from corpuscope.index.schema import tokenize
 from corpuscope.index.searcher import Indexes
+from corpuscope.models.answers import Filters
 from corpuscope.store import Store
 
 CORPUS = "tiny"
@@ -96,7 +100,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 
 
 def found(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> set[str]:
-    query, _ = parse_public(q, tiny.ci.schema, settings or tiny.settings)
+    query, _, _ = parse_public(q, tiny.ci.schema, settings or tiny.settings)
     _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
     return {tiny.indexes.fetch(f).url.rsplit("/", 1)[1] for f in hits}
 
@@ -224,9 +228,10 @@ def test_a_clause_said_twice_is_searched_once(tiny):
 
 
 def test_returns_a_tantivy_query(tiny):
-    query, words = parse_public("fox", tiny.ci.schema, tiny.settings)
+    query, words, dropped = parse_public("fox", tiny.ci.schema, tiny.settings)
     assert isinstance(query, tantivy.Query)
     assert words == ["fox"]
+    assert dropped == []
 
 
 # -- what it refuses -----------------------------------------------------------------------------
@@ -369,7 +374,14 @@ def test_big_slop_refused(tiny):
 def test_limits(tiny):
     limit = tiny.settings.max_clauses
     found(tiny, " ".join(["fox"] * limit))
-    refused(tiny, " ".join(["fox"] * (limit + 1)))
+    assert found(tiny, " ".join(["fox"] * (limit + 1))) == {"1", "2", "5"}  # one clause
+    # Past the cap, structure is refused as before: only plain words are shortened.
+    refused(tiny, " ".join(["fox"] * limit) + ' "quick fox"')
+    refused(tiny, " ".join(["fox"] * limit) + ' "quick fox"~2')
+    refused(tiny, "(" * 3 + " ".join(f"w{i}" for i in range(limit + 1)) + ")" * 3)
+    refused(tiny, " AND ".join(f"w{i}" for i in range(limit + 1)))
+    refused(tiny, " ".join(f"+w{i}" for i in range(limit + 1)))
+    refused(tiny, " ".join(f"w{i}" for i in range(limit)) + " domain:a")
     few = tiny.settings.model_copy(update={"max_clauses": 3})
     found(tiny, '"quick fox" dog', few)
     refused(tiny, '"quick brown fox" dog', few)  # each word of a phrase counts
@@ -396,6 +408,111 @@ def test_messages_never_quote_the_query(tiny):
         f"-{SECRET}",
     ):
         assert SECRET not in refused(tiny, q)
+
+
+# -- long plain text -------------------------------------------------------------------------------
+#: 73 words of plain text as people paste it (65 distinct index terms, ``e-mail`` being two).
+LONG = (
+    "I would like to find writings about the history of computing machines, weaving "
+    "looms and the analytical engine described for a museum gallery; stories where a quick "
+    "brown fox jumps over some lazy dog near a river bank or watches from a hill, letters in "
+    "French, e-mail questions sent to a shop that sells toys in boxes, and other notes "
+    "people wrote on animals, rivers, engines, gardens, bridges, clocks, trains, maps or "
+    "weather."
+)
+
+
+def doc_freq(tiny: SimpleNamespace):
+    return doc_freq_over(lambda: tiny.ci.searchers())
+
+
+def counted(tiny: SimpleNamespace) -> Counter[str]:
+    """Documents per term, counted on the stored (redacted) text: the oracle for doc_freq."""
+    return Counter(t for d in tiny.stored.values() for t in set(tokenize(d.text)))
+
+
+def test_long_plain_text_is_shortened_not_refused(tiny):
+    assert len(LONG.split()) == 73
+    query, searched, dropped = parse_public(LONG, tiny.ci.schema, tiny.settings, doc_freq(tiny))
+    words = set(tokenize(LONG))
+    assert len(words) > tiny.settings.max_clauses  # over the cap even once each
+    assert dropped and set(dropped) <= words | {"e mail"}
+    assert len(searched) == tiny.settings.max_clauses  # the cap, filled
+    assert not set(searched) & set(dropped)
+    _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
+    assert hits
+
+
+@pytest.mark.parametrize("cap", [3, 5, 10, 30])
+def test_the_commonest_words_are_dropped(tiny, cap: int):
+    """Kept: the rarest words in the index; dropped first: words no document holds, then the
+    commonest (lowest IDF). Checked against document counts taken from the stored text."""
+    few = tiny.settings.model_copy(update={"max_clauses": cap})
+    words = LONG.replace("e-mail", "")  # single words only, so each costs one clause
+    _, searched, dropped = parse_public(words, tiny.ci.schema, few, doc_freq(tiny))
+    df = counted(tiny)
+    assert len(searched) == cap
+    assert set(searched) | set(dropped) == set(tokenize(words))
+    assert dropped == [w for w in dict.fromkeys(tokenize(words)) if w not in searched]
+    kept_df = [df[w] for w in searched]
+    assert min(kept_df) > 0 or all(df[w] == 0 for w in dropped)  # absent words go first
+    held = [df[w] for w in dropped if df[w] > 0]
+    assert not held or max(kept_df) <= min(held)  # every kept word as rare as any dropped one
+
+
+def test_shortening_ties_and_no_index(tiny):
+    few = tiny.settings.model_copy(update={"max_clauses": 2})
+    # the (6 documents), fox (3) out first; of three equally rare words, the last one
+    assert parse_public("the fox weaving engine looms", tiny.ci.schema, few, doc_freq(tiny))[2] == [
+        "the",
+        "fox",
+        "looms",
+    ]
+    assert parse_public("the zzqx fox weaving", tiny.ci.schema, few, doc_freq(tiny))[2] == [
+        "the",
+        "zzqx",
+    ]
+    # without document counts, the first words are kept
+    assert parse_public("the fox weaving engine", tiny.ci.schema, few)[2] == ["weaving", "engine"]
+    # a word joined by punctuation is kept or dropped whole, as rare as its rarest part
+    assert parse_public("e-mail the of", tiny.ci.schema, few, doc_freq(tiny))[1:] == (
+        ["e", "mail"],
+        ["the", "of"],
+    )
+    # duplicates are one clause: nothing dropped
+    assert parse_public("fox fox fox fox", tiny.ci.schema, few, doc_freq(tiny))[2] == []
+
+
+def test_search_says_what_it_dropped(indexed):
+    """Over the real samples (c4 and commoncrawl): the 73-word query is answered, with hits,
+    and the answer names the words it did not search."""
+    settings = Settings(data=indexed)
+    indexes = Indexes(Store(indexed))
+    answer = search(indexes, LONG, settings, Filters(corpora=["c4", "commoncrawl"]), k=5)
+    assert answer.hits and answer.total
+    assert answer.dropped and set(answer.dropped) <= set(tokenize(LONG)) | {"e mail"}
+    assert search(indexes, "weaving looms", settings).dropped == []
+
+
+def test_what_is_dropped_never_depends_on_personal_data(indexed):
+    """A long query holding a guess at a hidden value (right: the address and phone number in
+    the people corpus; wrong: others) gets the same answer, dropped words included: the query
+    is redacted before it is parsed, and the counts that rank its words are the public
+    (redacted) index's."""
+    settings = Settings(data=indexed)
+    indexes = Indexes(Store(indexed))
+    filters = Filters(corpora=["people", "c4"])
+    answers = []
+    for mail, phone in [
+        ("ada.lovelace@example.org", "+44 20 7946 0958"),  # right
+        ("ada.lovelace@example.com", "+44 20 7946 0959"),  # wrong
+        ("zz.unknown@example.net", "+1 202 555 0143"),  # wrong
+    ]:
+        q = f"{LONG} write to {mail} or call {phone} about engines"
+        answer = search(indexes, q, settings, filters, k=10)
+        assert answer.dropped
+        answers.append(answer.model_dump(exclude={"took_ms", "partial"}))
+    assert answers[0] == answers[1] == answers[2]
 
 
 # -- random text -----------------------------------------------------------------------------------
@@ -464,7 +581,7 @@ FRAGMENTS = [
 @hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_text_is_parsed_or_refused(tiny, q: str):
     try:
-        query, words = parse_public(q, tiny.ci.schema, tiny.settings)
+        query, words, _ = parse_public(q, tiny.ci.schema, tiny.settings)
     except QueryError as exc:
         assert str(exc)
         return
