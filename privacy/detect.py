@@ -8,6 +8,9 @@ the longest match the recognizer can make and then out to white space, so a reco
 the same neighbourhood it would see in the whole text: the spans and scores are the ones a
 Presidio run on the whole document gives (checked by `full_scan` in the tests and benchmarks).
 Tier 3, names and places, runs a spaCy NER model with `nlp.pipe` when one is installed.
+Tiers 1 and 2 end with `recognizers.review` on the whole document: it drops `::` alone and
+adjusts scores where the text shows a value is something else (a date, a DOI, an ISBN, a run
+of numbers) or is written as a phone number or SSN (a context word, a dialling format).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from corpuscope.privacy.entities import PATTERN_ENTITIES
 from corpuscope.privacy.hashing import PHONE_REGIONS, region_list
-from corpuscope.privacy.recognizers import pattern_recognizers
+from corpuscope.privacy.recognizers import pattern_recognizers, review
 from corpuscope.whitespace import space_positions
 
 TOKEN = -1  # widen to the surrounding run of non-space characters only
@@ -295,7 +298,7 @@ class Detector:
                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name},
                         )
                     )
-        return EntityRecognizer.remove_duplicates(results)
+        return review(text, EntityRecognizer.remove_duplicates(results))
 
     def detect_batch(
         self, texts: pa.Array | pa.ChunkedArray, pytexts: list[str] | None = None
@@ -316,12 +319,13 @@ class Detector:
 
     # -- the reference: Presidio's recognizers on the whole text ---------------------------
     def full_scan(self, text: str) -> list[RecognizerResult]:
-        """Every recognizer on the whole text: what tiering must reproduce exactly."""
+        """Every recognizer on the whole text, then `review`: what tiering must reproduce
+        exactly."""
         results: list[RecognizerResult] = []
         for entity in self.entities:
             for recognizer in self.recognizers[entity]:
                 results.extend(recognizer.analyze(text, [entity], None))
-        return EntityRecognizer.remove_duplicates(results)
+        return review(text, EntityRecognizer.remove_duplicates(results))
 
 
 @lru_cache(maxsize=4)

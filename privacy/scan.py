@@ -44,18 +44,19 @@ SPACY_SCORE = 0.85
 
 
 def scanner_version(settings: Settings, ner_model: str | None) -> str:
-    """Changes whenever what the scan would find changes: library versions, our patterns,
-    phone regions, the NER model."""
+    """Changes whenever what the scan would find changes: library versions, our patterns
+    and false-alarm checks, phone regions, the NER model."""
     from importlib.metadata import version
 
     from corpuscope.privacy.detect import TRIGGERS
-    from corpuscope.privacy.recognizers import SECRET_PATTERNS
+    from corpuscope.privacy.recognizers import REVIEW_VERSION, SECRET_PATTERNS
 
     parts = [
         version("presidio-analyzer"),  # the module has no __version__: read the installed one
         version("phonenumbers"),
         repr(sorted((k, v.pattern, v.margin) for k, v in TRIGGERS.items())),
         repr(SECRET_PATTERNS),
+        REVIEW_VERSION,  # the false-alarm checks and score adjustments (recognizers.review)
         settings.phone_regions,
         settings.phone_region,
         ner_model or "no-ner",
