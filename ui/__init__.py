@@ -1,1 +1,1 @@
-"""The web UI: templates and static assets only (package data, no logic); its pages come with the UI issue."""
+"""The web UI: server-rendered pages (`pages`), their templates and static assets (package data)."""
