@@ -127,3 +127,44 @@ def caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+class Require:
+    """A route's required role: 401 without a key, 403 with a key of a lower role. The test
+    of every route reads `role` from the route's dependencies (`tests/test_roles.py`)."""
+
+    def __init__(self, role: str):
+        if role not in ROLES[1:]:
+            raise ValueError(f"unknown role {role!r}")
+        self.role = role
+
+    def __call__(self, request: Request) -> Caller:
+        who = caller(request)
+        if who.role == "public":
+            raise HTTPException(
+                401,
+                f"this needs an API key of the {self.role} role; {_USE_BEARER}",
+                headers={"WWW-Authenticate": 'Bearer realm="corpuscope"'},
+            )
+        if not who.at_least(self.role):
+            raise HTTPException(403, f"this needs the {self.role} role (the key is {who.role})")
+        return who
+
+
+def required_role(dependencies) -> str:
+    """The role a route's dependencies require (`public` when none does)."""
+    found = [d.call.role for d in dependencies if isinstance(d.call, Require)]
+    return max(found, key=ROLES.index) if found else "public"
+
+
+def refuse_default_secrets(settings) -> None:
+    """Outside development mode, refuse to start while a secret has its development default."""
+    from corpuscope.config import secrets_at_default
+    from corpuscope.errors import UsageError
+
+    if settings.mode != "development" and (names := secrets_at_default(settings)):
+        raise UsageError(
+            f"refusing to start in {settings.mode} mode: {', '.join(names)} still has its "
+            "development default; set CORPUSCOPE_CASE_KEY to a long random secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )

@@ -1,11 +1,12 @@
-"""The operational state: API keys (hashed) with their roles, and the audit log.
+"""The operational state: API keys (hashed) with their roles, the audit log (hash-chained,
+`corpuscope.dsr.audit`), and the tables of data-subject requests (`corpuscope.dsr`).
 
 One SQLite file, ``state.sqlite`` in the data directory, in WAL mode so that several
 processes (the API's workers, the CLI) can use it at once. It is the only mutable state;
 everything else is rebuilt from the Parquet shards. Keys are random 32-byte tokens shown once
 at creation; only their SHA-256 is stored (a token has enough entropy that a slow hash would
 add nothing). Every change is written to the audit log with who did it; identifiers of data
-subjects are never written here.
+subjects are written only sealed (encrypted) with their case, never in the log.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ create table if not exists audit_log (
     actor text not null,
     action text not null,
     target text,
-    detail text
+    detail text,
+    prev text,
+    hash text
 );
 """
 
@@ -58,6 +61,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _chain_columns(con: sqlite3.Connection) -> None:
+    """Add the hash chain's columns to an audit log made before them."""
+    have = {r[1] for r in con.execute("pragma table_info(audit_log)")}
+    for column in ("prev", "hash"):
+        if column not in have:
+            con.execute(f"alter table audit_log add column {column} text")
+
+
 class State:
     """`state.sqlite` of a data directory."""
 
@@ -72,6 +83,7 @@ class State:
             con.execute("pragma journal_mode=wal")
             con.execute("pragma busy_timeout=30000")
             con.executescript(_SCHEMA)
+            _chain_columns(con)
             yield con
         finally:
             con.close()
@@ -127,17 +139,42 @@ class State:
         return (row[0], row[1]) if row else None
 
     def audit(self, actor: str, action: str, target: str | None, detail: dict[str, Any]) -> None:
-        with self._db() as con:
+        with self.transaction() as con:
             self._audit(con, actor, action, target, detail)
 
-    @staticmethod
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (`begin immediate`): committed when the block ends, rolled back
+        on an exception. Other modules' tables (`corpuscope.dsr`) are written through it."""
+        with self._db() as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads."""
+        with self._db() as con:
+            yield con
+
     def _audit(
-        con: sqlite3.Connection, actor: str, action: str, target: str | None, detail: dict
+        self, con: sqlite3.Connection, actor: str, action: str, target: str | None, detail: dict
     ) -> None:
-        con.execute(
-            "insert into audit_log (at, actor, action, target, detail) values (?, ?, ?, ?, ?)",
-            (time.time(), actor, action, target, json.dumps(detail, sort_keys=True)),
-        )
+        """Append to the hash-chained audit log (inside the caller's transaction); the head
+        (last id and hash) is also written to `audit.head` (`corpuscope.dsr.audit`)."""
+        from corpuscope.dsr.audit import append
+
+        append(con, self.path.parent, actor, action, target, detail)
+
+    def append_audit(
+        self, con: sqlite3.Connection, actor: str, action: str, target: str | None, detail: dict
+    ) -> None:
+        """An audit entry written in the caller's transaction (see `transaction`)."""
+        self._audit(con, actor, action, target, detail)
 
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._db() as con:

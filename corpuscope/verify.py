@@ -143,7 +143,26 @@ def verify_corpus(cs: CorpusStore, settings: Settings, deep: bool = True) -> Rep
     _check_index(cs, index, deep, report)
     (stats,) = (s for s in found if s.step == "stats")
     _check_stats(cs, stats, deep, report)
+    _check_suppressed(cs, report)
     return report
+
+
+def _check_suppressed(cs: CorpusStore, report: Report) -> None:
+    """Documents on the suppression list still in the stored files (`corpuscope dsr apply`
+    removes them; answers already leave them out)."""
+    from corpuscope.dsr.suppression import pending
+
+    waiting = pending(cs.root.parent.parent, cs.name)
+    if waiting:
+        report.found.append(
+            Status(
+                cs.name,
+                "shards",
+                "dsr",
+                "stale",
+                f"{len(waiting)} suppressed document(s) still stored: run `corpuscope dsr apply`",
+            )
+        )
 
 
 def repair(cs: CorpusStore, settings: Settings, report: Report) -> None:

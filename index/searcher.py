@@ -416,9 +416,14 @@ class Indexes:
         broken = [ci.name for ci in targets if not ci.check()]
         if broken:  # damaged since the question began: no answer rather than one without it
             raise _damaged(broken)
+        from corpuscope.dsr.suppression import exclude, hidden_ids
+
+        hidden = hidden_ids(self.store.root)  # erased or objected to: out of every answer now
         jobs = []
         for ci in targets:
             query = build(ci)
+            if hidden:
+                query = exclude(query, ci.schema, hidden)
             for searcher in ci.searchers():
                 jobs.append((ci.name, searcher, query))
 
