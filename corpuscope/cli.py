@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -26,8 +26,8 @@ from typer.core import TyperGroup
 
 from corpuscope import jobs
 from corpuscope.config import Settings
-from corpuscope.errors import CorpuscopeError
-from corpuscope.models.runs import IndexSummary, IngestSummary, ScanSummary
+from corpuscope.errors import CorpuscopeError, UsageError
+from corpuscope.models.runs import IngestSummary, ScanSummary
 from corpuscope.store import Store
 
 
@@ -52,8 +52,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
-out = Console()
+
+
+class _Console(Console):
+    """A console that wraps to the terminal's width only when it writes to a terminal: into a
+    file or a pipe, no line is cut or wrapped (Rich would use the terminal's width, or 80)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(_UNBOUNDED, size.height)
+
+
+_UNBOUNDED = 1 << 20  # columns of a console that is not a terminal
+err = _Console(stderr=True)
+out = _Console()
+
+
+def _json(value) -> str:
+    """A value as one line of JSON (never a Python repr), for the human-readable output."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _text(value) -> str:
+    """A string as itself; anything else as JSON (`false`, `null`, `{"a": 1}`)."""
+    return value if isinstance(value, str) else _json(value)
 
 
 def _default(name: str, text: str) -> str:
@@ -135,9 +158,14 @@ class _Bar:
         self.progress.update(self.bar, advance=nbytes, docs=self.docs, units=self._label())
 
 
+def _table(title: str, **options) -> Table:
+    """A table at least as wide as its title (Rich would wrap a longer title)."""
+    return Table(title=escape(title), min_width=len(title) + 4, **options)
+
+
 def _counts_table(title: str, data: dict, keys: tuple[str, ...]) -> Table:
     """A two-column table of the named counts of a summary."""
-    t = Table(title=title, show_header=False)
+    t = _table(title, show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
     for key in keys:
@@ -159,16 +187,16 @@ def _print_summary(summary: IngestSummary) -> None:
         "text_bytes",
         "parquet_bytes",
     )
-    t = _counts_table(f"ingest summary: corpus {summary.corpus!r}", data, keys)
+    t = _counts_table(f"ingest summary: corpus {summary.corpus}", data, keys)
     t.add_row("seconds", f"{summary.seconds:.2f}")
     t.add_row("MB/s (input)", f"{data['mb_per_s']:.2f}")
     out.print(t)
     for reason, n in summary.quarantine_reasons.items():
-        out.print(f"  quarantined [yellow]{n}[/]: {reason}")
+        out.print(f"  quarantined [yellow]{n}[/]: {escape(reason)}")
     for item in summary.ignored:
-        out.print(f"  [dim]ignored {item['source']}: {item['reason']}[/]")
+        out.print(f"  [dim]ignored {escape(item['source'])}: {escape(item['reason'])}[/]")
     for f in summary.failures:
-        out.print(f"  [red]FAILED[/] {f['source']}: {f['error']}")
+        out.print(f"  [red]FAILED[/] {escape(f['source'])}: {escape(f['error'])}")
     if summary.outdated_sources:
         out.print(
             f"  [yellow]outdated[/]: {len(summary.outdated_sources)} source(s) of this corpus were "
@@ -303,7 +331,7 @@ def _print_scan(summary: ScanSummary) -> None:
         "documents_with_pii",
         "spans",
     )
-    t = _counts_table(f"PII scan: corpus {summary.corpus!r}", data, keys)
+    t = _counts_table(f"PII scan: corpus {summary.corpus}", data, keys)
     for entity, n in sorted(summary.by_entity.items()):
         t.add_row(f"  {entity}", f"{n:,}")
     t.add_row("MB/s", f"{data['mb_per_s']:.2f}")
@@ -313,7 +341,7 @@ def _print_scan(summary: ScanSummary) -> None:
         spans = ", ".join(f"{k} {n}" for k, n in v["spans"].items()) or "none"
         out.print(f"  {lang}: {v['documents']} docs, {v['documents_with_pii']} with PII ({spans})")
     for f in summary.failures:
-        out.print(f"  [red]FAILED[/] {f['shard']}: {f['error']}")
+        out.print(f"  [red]FAILED[/] {escape(f['shard'])}: {escape(f['error'])}")
 
 
 @app.command("scan")
@@ -355,13 +383,25 @@ def scan_cmd(
     raise typer.Exit(0 if summary.ok else 1)
 
 
-@app.command("corpora")
+corpora_app = typer.Typer(
+    help="List the corpora with their counts and whether each is scanned, indexed and its "
+    "statistics current; `corpuscope corpora delete NAME` removes one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(corpora_app, name="corpora")
+
+
+@corpora_app.callback()
 def corpora_cmd(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """List the corpora with their shard and document counts, and whether each is scanned,
     indexed and its statistics current (current, stale or missing; `verify` checks files)."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = _settings(data_dir)
     rows = jobs.corpora(settings)
     if as_json:
@@ -372,7 +412,7 @@ def corpora_cmd(
             f"no corpora in {settings.data} yet: run `corpuscope ingest` or `corpuscope demo`"
         )
         return
-    t = Table(title=f"corpora in {settings.data}")
+    t = _table(f"corpora in {settings.data}")
     cols = ("corpus", "shards", "failed", "documents", "quarantined", "text MB", "parquet MB")
     for col in (*cols, "scanned", "indexed", "stats"):
         t.add_column(
@@ -390,6 +430,42 @@ def corpora_cmd(
             *(_state(r[k]) for k in ("scanned", "indexed", "stats")),
         )
     out.print(t)
+
+
+@corpora_app.command("delete")
+def corpora_delete_cmd(
+    name: Annotated[str, typer.Argument(help="The corpus to delete.", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(help=_default("lock_timeout", "Seconds to wait for a writer of the corpus.")),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was removed as JSON.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a corpus and everything derived from it: shards, quarantine, personal-data
+    sidecars, index, statistics and provider file. Asks first (--yes does not); refused
+    while another process writes the corpus; recorded in the audit log."""
+    settings = _settings(data_dir, lock_timeout=lock_timeout)
+    totals = jobs.existing_corpus(settings, name).manifest().totals()
+    if not yes:
+        typer.confirm(
+            f"Delete corpus {name} ({totals['documents']:,} documents in {totals['shards']:,} "
+            f"shards, {totals['parquet_bytes'] / 1e6:.2f} MB) and everything derived from it "
+            "(personal-data sidecars, index, statistics)?",
+            abort=True,
+            err=True,
+        )
+    removed = jobs.delete_corpus(settings, name)
+    if as_json:
+        print(json.dumps(removed, indent=1))
+        return
+    out.print(
+        f"deleted corpus {escape(name)}: {removed['documents']:,} documents in "
+        f"{removed['shards']:,} shards, and everything derived from them"
+    )
 
 
 def _state(state: str) -> str:
@@ -469,7 +545,7 @@ def index_cmd(
         return
     data = summary.to_json()
     keys = ("partitions", "shards_added", "shards_removed", "shards_kept", "documents_added")
-    t = _counts_table(f"index: corpus {summary.corpus!r}", data, keys)
+    t = _counts_table(f"index: corpus {summary.corpus}", data, keys)
     t.add_row("index MB", f"{summary.index_bytes / 1e6:.2f}")
     t.add_row("seconds", f"{summary.seconds:.2f}")
     t.add_row("MB/s (text)", f"{data['mb_per_s']:.2f}")
@@ -545,16 +621,18 @@ def _print_answer(answer) -> None:
         for k, v in data.items()
         if k not in ("hits", "evidence", "corpora", "thresholds") and not isinstance(v, list)
     }
-    out.print(" · ".join(f"[bold]{k}[/] {v}" for k, v in head.items()))
+    out.print(" · ".join(f"[bold]{k}[/] {escape(_text(v))}" for k, v in head.items()))
     for c in data.get("corpora") or []:
         if isinstance(c, dict):
-            out.print("  " + " · ".join(f"{k} {v}" for k, v in c.items()))
+            out.print("  " + " · ".join(f"{k} {_text(v)}" for k, v in c.items()), markup=False)
     for item in data.get("hits") or data.get("evidence") or []:
         label = item.get("url") or item["doc_id"]
-        extra = {
-            k: item[k] for k in ("score", "coverage", "occurrences", "identifiers") if k in item
-        }
-        out.print(f"\n[bold cyan]{item['corpus']}[/] {label} {extra}")
+        extra = " · ".join(
+            f"{k} {_text(item[k])}"
+            for k in ("score", "coverage", "occurrences", "identifiers")
+            if k in item
+        )
+        out.print(f"\n[bold cyan]{escape(item['corpus'])}[/] {escape(label)} {escape(extra)}")
         out.print("  " + item["snippet"]["text"][:600].replace("\n", " "), markup=False)
 
 
@@ -575,6 +653,7 @@ def serve_cmd(
     from corpuscope.api.app import create_app
 
     settings = _settings(data_dir, host=host, port=port)
+    check_port(settings.host, settings.port)
     out.print(f"corpuscope API on http://{settings.host}:{settings.port}/docs  (Ctrl-C stops)")
     if workers > 1:  # worker processes build the app from the environment
         os.environ["CORPUSCOPE_DATA"] = str(settings.data.resolve())
@@ -620,7 +699,7 @@ def stats_cmd(
     if as_json:
         print(json.dumps(manifest, indent=1, default=str))
         return
-    t = Table(title=f"statistics of {corpus!r} ({manifest['seconds']:.1f} s)")
+    t = _table(f"statistics of {corpus} ({manifest['seconds']:.1f} s)")
     for col in ("table", "rows", "description"):
         t.add_column(col, justify="right" if col == "rows" else "left")
     for name, entry in manifest["tables"].items():
@@ -704,7 +783,7 @@ def keys_create_cmd(
 
     settings = _settings(data_dir)
     token = State(settings.data).create_key(name, role)
-    err.print(f"key {name!r} ({role}); send it as 'Authorization: Bearer KEY'. Shown once:")
+    err.print(f"key {escape(name)} ({role}); send it as 'Authorization: Bearer KEY'. Shown once:")
     print(token)
 
 
@@ -714,7 +793,7 @@ def keys_list_cmd(data_dir: DataDir = None) -> None:
     from corpuscope.state import State
 
     settings = _settings(data_dir)
-    t = Table(title="API keys")
+    t = _table("API keys")
     for col in ("name", "role", "created", "revoked"):
         t.add_column(col)
     for k in State(settings.data).api_keys():
@@ -731,7 +810,7 @@ def keys_revoke_cmd(
 
     settings = _settings(data_dir)
     State(settings.data).revoke_key(name)
-    out.print(f"revoked {name!r}")
+    out.print(f"revoked {escape(name)}")
 
 
 def _when(ts: float) -> str:
@@ -748,12 +827,19 @@ def demo_cmd(
     serve: Annotated[
         bool, typer.Option(help="Serve the API on localhost when done (Ctrl-C stops).")
     ] = True,
+    host: Annotated[str | None, typer.Option(help=_default("host", "Address to serve on."))] = None,
+    port: Annotated[int | None, typer.Option(help=_default("port", "Port to serve on."))] = None,
     data_dir: DataDir = None,
 ) -> None:
     """The main job on the bundled real samples: ingest C4, Common Crawl (JSONL, WARC, WET),
     OpenWebText and The Pile into one corpus each, scan them for personal data, index them,
-    print what was done, then serve the API on localhost (--no-serve to stop there)."""
-    settings = _settings(data_dir)
+    print what was done, then serve the API on localhost (--no-serve to stop there).
+
+    The port is checked before any work starts; a rerun skips what is done and reports each
+    corpus as it stands."""
+    settings = _settings(data_dir, host=host, port=port)
+    if serve:
+        check_port(settings.host, settings.port)
     bars: list[_Bar] = []
 
     def bar() -> _Bar:  # one bar per stage; the previous one is finished
@@ -770,20 +856,40 @@ def demo_cmd(
     if as_json:
         print(json.dumps(run.to_json(), indent=1))
     else:
-        _print_demo(run.ingested, run.scanned, run.indexed)
-        out.print(f"data directory: {settings.data.resolve()}")
+        _print_demo(run)
+        out.print(f"data directory: {escape(str(settings.data.resolve()))}")
     if run.ok and serve:
-        serve_cmd(host=None, port=None, data_dir=settings.data)
+        serve_cmd(host=settings.host, port=settings.port, data_dir=settings.data)
     raise typer.Exit(0 if run.ok else 1)
 
 
-def _print_demo(
-    summaries: list[IngestSummary], scans: list[ScanSummary], indexed: list[IndexSummary]
-) -> None:
-    """One line per corpus: what was ingested and what personal data the scan found."""
+def check_port(host: str, port: int) -> None:
+    """Refuse (`UsageError`) when `host:port` cannot be listened on: in use, or no such
+    address. Binds as uvicorn does (SO_REUSEADDR), then lets go at once."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(f"cannot serve on {host}:{port}: {exc}; pass --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc} (is another server "
+                "running there?); pass --port N (or --host), or --no-serve"
+            ) from None
+
+
+def _print_demo(run: jobs.DemoRun) -> None:
+    """One line per corpus as it stands (documents, quarantined, text) with what personal
+    data the scan found and the index's size."""
     from corpuscope.privacy.recognizers import LABELS
 
-    t = Table(title="corpuscope demo: the bundled real samples")
+    t = _table("corpuscope demo: the bundled real samples")
     cols = (
         "corpus",
         "docs",
@@ -796,25 +902,26 @@ def _print_demo(
     )
     for col in cols:
         t.add_column(col, justify="left" if col in ("corpus", "PII spans") else "right")
-    for s, sc, ix in zip(summaries, scans, indexed, strict=True):
+    for c, sc, ix in zip(run.corpora, run.scanned, run.indexed, strict=True):
         top = sorted(sc.by_entity.items(), key=lambda kv: -kv[1])[:4]
         spans = " ".join(f"{LABELS.get(k, k)}{v}" for k, v in top)
         t.add_row(
-            s.corpus,
-            f"{s.documents_written:,}",
-            f"{s.quarantined:,}",
-            f"{s.shards_failed + sc.shards_failed}",
-            f"{s.text_bytes / 1e6:.2f}",
+            c["corpus"],
+            f"{c['documents']:,}",
+            f"{c['quarantined']:,}",
+            f"{c['failed'] + sc.shards_failed}",
+            f"{c['text_bytes'] / 1e6:.2f}",
             f"{sc.documents_with_pii:,}",
-            spans or "-",
+            escape(spans) or "-",
             f"{ix.index_bytes / 1e6:.2f}",
         )
     out.print(t)
-    for s in summaries:
-        for reason, n in s.quarantine_reasons.items():
-            out.print(f"  {s.corpus}: quarantined {n} ({reason})")
+    for c in run.corpora:
+        for reason, n in c["quarantine_reasons"].items():
+            out.print(f"  {c['corpus']}: quarantined {n} ({escape(reason)})")
+    for s in run.ingested:
         for f in s.failures:
-            out.print(f"  [red]FAILED[/] {s.corpus} {f['source']}: {f['error']}")
+            out.print(f"  [red]FAILED[/] {s.corpus} {escape(f['source'])}: {escape(f['error'])}")
 
 
 def main() -> None:  # pragma: no cover - console entry

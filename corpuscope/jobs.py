@@ -182,7 +182,10 @@ def summary(settings: Settings, corpus: str, provider_file: Path | None = None) 
     from corpuscope.stats.summary import provider_file as default_provider
 
     cs = existing_corpus(settings, corpus)
-    provider = load_provider(provider_file or default_provider(cs))
+    if provider_file is not None:  # named on the command line: it must exist
+        provider = load_provider(provider_file, required=True)
+    else:
+        provider = load_provider(default_provider(cs))
     return build_summary(cs, provider, settings.small_cell_threshold)
 
 
@@ -195,6 +198,8 @@ def verify(
     from corpuscope.verify import verify_corpus
 
     store = Store(settings.data)
+    if repair:
+        store.sweep_deleted()  # what a deletion killed midway left
     names = [existing_corpus(settings, corpus).name] if corpus else store.corpora()
     reports = []
     for name in names:
@@ -226,6 +231,35 @@ def corpora(settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
+def corpus_totals(settings: Settings, corpus: str) -> dict[str, Any]:
+    """A corpus as it stands: the counts of its done shards (`Manifest.totals`) and its
+    quarantined records by reason."""
+    from collections import Counter
+
+    m = existing_corpus(settings, corpus).manifest()
+    reasons: Counter[str] = Counter()
+    for s in m.done():
+        reasons.update(s.reasons)
+    return {"corpus": corpus, **m.totals(), "quarantine_reasons": dict(reasons.most_common())}
+
+
+def delete_corpus(settings: Settings, corpus: str, actor: str = "cli") -> dict[str, Any]:
+    """Remove a corpus and everything derived from it (`CorpusStore.delete`: refused while
+    another process writes it), and write the deletion to the audit log. Returns what was
+    removed (the corpus's counts before)."""
+    from corpuscope.state import State
+
+    store = Store(settings.data)
+    store.sweep_deleted()  # what an earlier deletion killed midway left
+    cs = existing_corpus(settings, corpus)
+    removed = {"corpus": corpus, **cs.manifest().totals()}
+    cs.delete(settings.lock_timeout)
+    State(settings.data).audit(
+        actor, "corpus.delete", corpus, {k: removed[k] for k in ("shards", "documents")}
+    )
+    return removed
+
+
 def samples_dir() -> Path:
     """The bundled samples: next to the package in a checkout, else ./samples."""
     here = Path(__file__).resolve().parent.parent / "samples"
@@ -254,6 +288,9 @@ class DemoRun:
     ingested: list[IngestSummary] = field(default_factory=list)
     scanned: list[ScanSummary] = field(default_factory=list)
     indexed: list[IndexSummary] = field(default_factory=list)
+    #: Each corpus as it stands after the run (a rerun skips done shards: its ingest summary
+    #: counts nothing new, these count everything), from `corpus_totals`.
+    corpora: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -261,6 +298,7 @@ class DemoRun:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "corpora": self.corpora,
             "ingest": [s.to_json() for s in self.ingested],
             "scan": [s.to_json() for s in self.scanned],
             "index": [s.to_json() for s in self.indexed],
@@ -288,4 +326,5 @@ def demo(
         run.scanned.append(scan(settings, corpus, progress=make()))
         run.indexed.append(index(settings, corpus, progress=make()))
         stats(settings, corpus)
+        run.corpora.append(corpus_totals(settings, corpus))
     return run

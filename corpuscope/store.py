@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpuscope.errors import CorpusLocked, StoreError
+from corpuscope.errors import CorpusLocked, NotFound, StoreError
 from corpuscope.models.work import Shard
 
 MANIFEST_VERSION = 1
@@ -206,7 +206,10 @@ class CorpusStore:
     # -- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 0.0) -> Iterator[None]:
-        """Hold the corpus's writer lock; wait up to `timeout` seconds, then refuse clearly."""
+        """Hold the corpus's writer lock; wait up to `timeout` seconds, then refuse clearly.
+
+        A corpus deleted while this process waited is refused too (`NotFound`): the lock it
+        got is the deleted corpus's."""
         self.root.mkdir(parents=True, exist_ok=True)
         lock_path = self.root / ".write.lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -227,6 +230,11 @@ class CorpusStore:
                             "CORPUSCOPE_LOCK_TIMEOUT (ingest: --lock-timeout) to wait"
                         ) from None
                     time.sleep(0.2)
+            if not _same_file(fd, lock_path):
+                raise NotFound(
+                    f"corpus {self.name!r} was deleted while this command waited for it; "
+                    "run the command again"
+                )
             os.ftruncate(fd, 0)
             os.pwrite(
                 fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}".encode(), 0
@@ -296,6 +304,25 @@ class CorpusStore:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
+    def delete(self, timeout: float = 0.0) -> None:
+        """Remove the corpus and everything derived from it (shards, quarantine, PII
+        sidecars, index generations, statistics, provider file).
+
+        Under the corpus's writer lock and the index and statistics builders' locks (refused
+        with `CorpusLocked` while one of them runs), the folder is renamed away in one step,
+        so a reader sees the corpus whole or not at all; then the renamed folder is removed.
+        A deletion killed after the rename leaves that folder, which no listing shows and
+        `Store.sweep_deleted` removes."""
+        with (
+            self.write_lock(timeout),
+            _try_lock(self.index_dir / ".lock", f"an index build of {self.name!r} is running"),
+            _try_lock(self.stats_dir / ".lock", f"a statistics build of {self.name!r} is running"),
+        ):
+            gone = self.root.with_name(f"{_DELETED_MARK}{self.name}-{time.time_ns():x}")
+            os.rename(self.root, gone)
+            _fsync_dir(self.root.parent)
+        _remove_tree(gone)
+
     def sweep(self) -> list[Path]:
         """Remove temp files and shard files no manifest entry names (left by a crash).
 
@@ -315,6 +342,45 @@ class CorpusStore:
                         path.unlink()
                     removed.append(path)
         return removed
+
+
+_DELETED_MARK = ".deleted-"  # a corpus folder being removed (no corpus name starts with ".")
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Is the open file `fd` still the one at `path` (not removed or renamed away)?"""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+@contextlib.contextmanager
+def _try_lock(path: Path, busy: str) -> Iterator[None]:
+    """Hold the flock of `path` (an existing lock file of a builder), or refuse at once with
+    `CorpusLocked` saying `busy`; nothing to hold when the file does not exist."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CorpusLocked(f"{busy}; wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a folder and everything under it; parts already gone are no error."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 class Store:
@@ -346,4 +412,18 @@ class Store:
         folder = self.root / "corpora"
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir() if (p / "manifest.json").exists())
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if not p.name.startswith(".") and (p / "manifest.json").exists()
+        )
+
+    def sweep_deleted(self) -> list[Path]:
+        """Remove what deletions killed midway left (renamed corpus folders)."""
+        folder = self.root / "corpora"
+        if not folder.is_dir():
+            return []
+        left = [p for p in folder.iterdir() if p.name.startswith(_DELETED_MARK)]
+        for path in left:
+            _remove_tree(path)
+        return left

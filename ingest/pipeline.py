@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import functools
 import hashlib
 import json
@@ -31,7 +32,7 @@ import pyarrow.parquet as pq
 from corpuscope.config import Settings
 from corpuscope.errors import Damaged, ShardFailure, SourceRefused
 from corpuscope.ingest.normalise import NORMALISER_VERSION, normalise_batch
-from corpuscope.ingest.readers import detect_format, read_source
+from corpuscope.ingest.readers import FORMATS, detect_format, read_source
 from corpuscope.models.documents import QUARANTINE_SCHEMA, Quarantined, Skipped, SourceRecord
 from corpuscope.models.runs import IngestSummary
 from corpuscope.models.work import Shard, ShardResult, SourceTask
@@ -177,6 +178,10 @@ def plan_sources(
     return tasks, ignored
 
 
+#: `datasets`' packaged builders, which read local files (`data_files`), not a hub dataset.
+LOCAL_BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas", "xml", "webdataset")
+
+
 def plan_hf(
     corpus: str,
     settings: Settings,
@@ -189,8 +194,19 @@ def plan_hf(
     revision: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> SourceTask:
-    """A task for a Hugging Face dataset (hub name, or a builder such as `json` + data_files)."""
+    """A task for a Hugging Face dataset (hub name, or a builder such as `json` + data_files).
+
+    A builder of local files without `data_files` is refused: `datasets` would read the
+    current folder instead."""
     options = {k: v for k, v in (options or {}).items() if v is not None}
+    if name in LOCAL_BUILDERS and not data_files:
+        raise SourceRefused(
+            f"--hf {name} reads local files: name them with --hf-data-files FILE (repeat "
+            "it for more), or ingest the files directly (`corpuscope ingest FILE`)"
+        )
+    for f in data_files or []:
+        if not Path(f).is_file():
+            raise SourceRefused(f"--hf-data-files {f}: no such file")
     files = [str(Path(f).resolve()) for f in data_files or []]
     spec = {
         "name": name,
@@ -401,11 +417,14 @@ def run_source(
         else:
             results.append(ShardResult("written", w.publish(), task.source))
 
+    first_bad: Quarantined | None = None  # for the hint when nothing of a source is usable
     try:
         for item in read_source(task, settings.max_doc_bytes):
             if isinstance(item, Skipped):
                 writer.skipped += 1
                 continue
+            if first_bad is None and isinstance(item, Quarantined):
+                first_bad = item
             part = item.ordinal // task.shard_docs
             if part != writer.part:
                 finish(writer)
@@ -415,6 +434,8 @@ def run_source(
                 continue
             writer.add(item)
         finish(writer)
+        if problem := nothing_usable(task, results, first_bad):
+            results = _fail_shards(store, task, results, problem)
     except (ShardFailure, SourceRefused) as exc:
         results.append(ShardResult("failed", writer.fail(str(exc)), task.source, str(exc)))
     except Exception as exc:  # a bug or a resource error: fail this shard, keep the others going
@@ -423,6 +444,77 @@ def run_source(
         if settings.debug:
             traceback.print_exc()
     return results
+
+
+def nothing_usable(
+    task: SourceTask, results: list[ShardResult], first_bad: Quarantined | None
+) -> str | None:
+    """Why a source that was read to its end gave no document at all, every record of it
+    quarantined, with the likely fix; None when it gave some (or had no record)."""
+    shards = [r.shard for r in results if r.outcome == "written" and r.shard]
+    if len(shards) != len(results):
+        return None
+    quarantined = sum(s.quarantined for s in shards)
+    if not quarantined or quarantined != sum(s.records for s in shards):
+        return None
+    reasons: Counter[str] = Counter()
+    for s in shards:
+        reasons.update(s.reasons)
+    top = reasons.most_common(1)[0][0]
+    if top.startswith(("missing text field", "wrong type", "empty text")):
+        fix = (
+            "pass --text-field with the field that holds the text (a dotted path such as "
+            "meta.content)" + _field_names(first_bad)
+        )
+    elif top.startswith(("bad JSON", "invalid UTF-8")):
+        fix = f"is it {task.format}? pass --format with its format ({', '.join(FORMATS)})"
+    elif top.startswith("oversized record"):
+        fix = "raise --max-doc-bytes"
+    else:
+        fix = "see the reasons of its quarantined records"
+    return (
+        f"{task.source}: all {quarantined:,} records were quarantined (most: {top}), so nothing "
+        f"of it was added; {fix}"
+    )
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
+
+
+def _field_names(record: Quarantined | None) -> str:
+    """The top-level fields of a quarantined JSON record, for the hint: names only (never a
+    value), and only names that look like field names (at most 12)."""
+    try:
+        obj = orjson.loads(record.raw) if record is not None and record.raw else None
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(obj, dict):
+        return ""
+    names = [k for k in obj if _FIELD_NAME.match(k)][:12]
+    strings = [k for k in names if isinstance(obj[k], str)]
+    if not names:
+        return ""
+    return f"; its records have the fields {', '.join(names)}" + (
+        f" (holding strings: {', '.join(strings)})" if strings else ""
+    )
+
+
+def _fail_shards(
+    store: CorpusStore, task: SourceTask, results: list[ShardResult], problem: str
+) -> list[ShardResult]:
+    """Record a source's shards as failed with `problem` (their quarantine is kept to look
+    at; their empty document files are removed): a rerun tries the source again."""
+    failed = [
+        dataclasses.replace(
+            r.shard, status="failed", error=problem, parquet=None, parquet_bytes=0, sha256=None
+        )
+        for r in results
+    ]
+    store.record(failed)
+    for r in results:
+        with contextlib.suppress(FileNotFoundError):
+            (store.root / r.shard.parquet).unlink()
+    return [ShardResult("failed", s, task.source, problem) for s in failed]
 
 
 # -- a whole run -------------------------------------------------------------------------------

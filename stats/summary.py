@@ -23,6 +23,7 @@ import hashlib
 import math
 import time
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,131 @@ def provider_file(cs: CorpusStore) -> Path:
     return cs.root / "provider.toml"
 
 
-def load_provider(path: Path | None) -> dict[str, Any]:
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_texts(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+
+
+def _is_entries(v: Any) -> bool:
+    return _is_texts(v) or (isinstance(v, list) and all(isinstance(x, str | dict) for x in v))
+
+
+def _is_date(v: Any) -> bool:
+    return isinstance(v, str | date)
+
+
+_TEXT = ("a string", _is_text)
+_TEXTS = ("a string or a list of strings", _is_texts)
+_ENTRIES = ("a string, or a list of strings or tables", _is_entries)
+#: Every key a provider file may declare, with the type it must have (docs/statistics.md).
+PROVIDER_KEYS: dict[str, dict[str, tuple[str, Any]]] = {
+    "provider": {
+        "name": _TEXT,
+        "contact": _TEXT,
+        "authorised_representative": _TEXT,
+        "sme": ("true or false", lambda v: isinstance(v, bool)),
+    },
+    "model": {
+        "name": _TEXT,
+        "versions": _TEXTS,
+        "dependencies": _TEXTS,
+        "placed_on_market": ("a string or a date", _is_date),
+    },
+    "corpus": {
+        "kind": (f"one of {', '.join(CORPUS_KINDS)}", lambda v: v in CORPUS_KINDS),
+        "name": _TEXT,
+        "url": _TEXT,
+        "description": _TEXT,
+        "types_of_content": _TEXTS,
+    },
+    "crawling": {
+        "crawlers": _TEXTS,
+        "purposes": _TEXTS,
+        "behaviour": _TEXTS,
+        "period": _TEXT,
+        "content": _TEXTS,
+    },
+    "sources": {
+        key: _ENTRIES
+        for key in (
+            "public_datasets",
+            "licensed",
+            "private_other",
+            "user_data",
+            "synthetic",
+            "other",
+        )
+    },
+    "processing": {"tdm_opt_out": _TEXTS, "illegal_content": _TEXTS, "other": _TEXTS},
+}
+
+
+def provider_keys() -> list[str]:
+    """The valid keys of a provider file, as `section.key`."""
+    return [f"{section}.{key}" for section, keys in PROVIDER_KEYS.items() for key in keys]
+
+
+def _type_name(v: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+    names |= {list: "a list", dict: "a table"}
+    return names.get(type(v), type(v).__name__)
+
+
+def check_provider(data: dict[str, Any]) -> list[str]:
+    """What is wrong with provider declarations: unknown sections or keys (with the nearest
+    valid one) and values of the wrong type. Empty when they are right."""
+    from difflib import get_close_matches
+
+    valid = provider_keys()
+    problems = []
+    for section, body in data.items():
+        keys = PROVIDER_KEYS.get(section)
+        if keys is None:
+            near = get_close_matches(section, list(PROVIDER_KEYS), 1)
+            hint = f" (did you mean [{near[0]}]?)" if near else ""
+            problems.append(f"unknown section [{section}]{hint}")
+            continue
+        if not isinstance(body, dict):
+            problems.append(f"{section} must be a table ([{section}]), not {_type_name(body)}")
+            continue
+        for key, value in body.items():
+            if key not in keys:
+                near = get_close_matches(f"{section}.{key}", valid, 1)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                problems.append(f"unknown key {section}.{key}{hint}")
+            elif not keys[key][1](value):
+                wanted = keys[key][0]
+                if not wanted.startswith("one of"):  # a word out of a list: no type to name
+                    wanted += f", not {_type_name(value)}"
+                problems.append(f"{section}.{key} must be {wanted}")
+    return problems
+
+
+def load_provider(path: Path | None, required: bool = False) -> dict[str, Any]:
+    """The provider declarations of a TOML file, checked against `PROVIDER_KEYS`; `{}`
+    when there is no file (unless it is `required`: a file named on the command line)."""
     if path is None or not path.exists():
+        if required:
+            raise UsageError(
+                f"provider file {path}: no such file (docs/statistics.md shows one; valid "
+                f"keys: {', '.join(provider_keys())})"
+            )
         return {}
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read provider file {path}: {exc.strerror or exc}") from None
+    if problems := check_provider(data):
+        raise UsageError(
+            f"provider file {path}: {'; '.join(problems)}. Valid keys: {', '.join(provider_keys())}"
+        )
+    return data
 
 
 class _Declared:
@@ -166,9 +284,9 @@ def build_summary(cs: CorpusStore, provider: dict[str, Any], threshold: int = 10
     else:
         period = f"{first:%Y-%m} to {last:%Y-%m}" if first and last else "unknown (no timestamps)"
         latest = f"{last:%Y-%m}" if last else "unknown"
+    if problems := check_provider(provider):
+        raise UsageError(f"provider declarations: {'; '.join(problems)}")
     kind = provider.get("corpus", {}).get("kind")
-    if kind is not None and kind not in CORPUS_KINDS:
-        raise UsageError(f"corpus.kind must be one of {', '.join(CORPUS_KINDS)}")
     this_corpus = _marked(
         {
             "name": provider.get("corpus", {}).get("name", cs.name),

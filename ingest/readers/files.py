@@ -79,16 +79,58 @@ def _magic(path: Path) -> bytes:
         return f.read(6)
 
 
+#: Compression a file's name promises, by suffix.
+_NAMED = {".gz": "gzip", ".tgz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".xz": "xz"}
+
+
+def _compression(magic: bytes) -> str | None:
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip"
+    if magic[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    if magic[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    return None
+
+
+def compression_problem(path: Path, magic: bytes | None = None) -> str | None:
+    """Why a file's content is not the compression its name promises (a `.gz` that is not
+    gzip: a saved error page, a file renamed by hand), or None. Never quotes the content."""
+    suffix = next((s for s in _NAMED if path.name.lower().endswith(s)), None)
+    if suffix is None:
+        return None
+    magic = _magic(path) if magic is None else magic
+    actual = _compression(magic)
+    if actual == _NAMED[suffix]:
+        return None
+    if actual:
+        what = f"{actual} data"
+    elif not magic:
+        what = "empty"
+    elif magic.isascii() and all(32 <= b < 127 or b in b"\t\r\n" for b in magic):
+        what = "plain text (an error page or an uncompressed file under a compressed name?)"
+    else:
+        what = "not compressed data of a known kind"
+    return (
+        f"{path}: named {suffix} but not {_NAMED[suffix]}: the file is {what}; "
+        "fetch it again, or rename it to what it is"
+    )
+
+
 def open_decompressed(path: Path) -> tuple[BinaryIO, CountingFile]:
-    """Open a file, decompressing gzip, zstd or xz by its magic bytes."""
+    """Open a file, decompressing gzip, zstd or xz by its magic bytes; a file whose name
+    promises a compression its content lacks is refused (`ShardFailure`)."""
+    magic = _magic(path)
+    if problem := compression_problem(path, magic):
+        raise ShardFailure(problem)
     raw = CountingFile(open(path, "rb"))  # noqa: SIM115 - closed by the caller via the stream
     buffered = io.BufferedReader(raw, 1 << 20)
-    magic = _magic(path)
-    if magic[:2] == b"\x1f\x8b":
+    kind = _compression(magic)
+    if kind == "gzip":
         return gzip.GzipFile(fileobj=buffered), raw  # type: ignore[return-value]
-    if magic[:4] == b"\x28\xb5\x2f\xfd":
+    if kind == "zstd":
         return io.BufferedReader(_ZstdReader(buffered), 1 << 20), raw  # type: ignore[return-value]
-    if magic[:6] == b"\xfd7zXZ\x00":
+    if kind == "xz":
         return lzma.LZMAFile(buffered), raw  # type: ignore[return-value]
     return buffered, raw  # type: ignore[return-value]
 
