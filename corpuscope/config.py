@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Most candidate documents an exact or membership check confirms on the text.",
     )
+    max_spans: int = Field(
+        100,
+        ge=1,
+        description="Most matched spans an exact answer lists per document (its occurrence count covers all).",
+    )
     max_identifiers: int = Field(
         20,
         ge=1,
