@@ -59,14 +59,17 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
 async def run_question(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`run_query` for a question over the indexes: a corpus whose index is damaged is left
     out, and the answer names it in `not_searched` (and says `partial`); a question that only
-    damaged corpora could answer is refused with 503 (`Damaged`)."""
+    damaged corpora could answer is refused with 503 (`Damaged`). Answers say this themselves
+    (`corpus_coverage`, from `query.targets`); a corpus skipped elsewhere is added here."""
     indexes: Indexes = request.app.state.indexes
 
     def tolerant() -> T:
         with indexes.tolerant() as skipped:
             answer = fn(*args, **kwargs)
-        if skipped and hasattr(answer, "not_searched"):
-            answer = answer.model_copy(update={"not_searched": sorted(skipped), "partial": True})
+        missed = skipped - set(getattr(answer, "not_searched", skipped))
+        if missed:
+            names = sorted(missed | set(answer.not_searched))
+            answer = answer.model_copy(update={"not_searched": names, "partial": True})
         return answer
 
     return await run_query(request, tolerant)

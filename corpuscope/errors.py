@@ -44,6 +44,23 @@ class NoStatistics(NotFound):
     """A corpus or table without published statistics."""
 
 
+class NotReady(CorpuscopeError):
+    """A corpus that exists lacks a step the question needs; the message gives the command
+    that runs it (never an empty answer over data not searched)."""
+
+    status = 409
+    exit_code = 2
+
+
+class NotIndexed(NotReady):
+    """The corpus is not indexed yet (`corpuscope index --corpus NAME`)."""
+
+
+class NotScanned(NotReady):
+    """Identifiers were asked about in a corpus not scanned for personal data yet
+    (`corpuscope scan --corpus NAME`)."""
+
+
 class StoreError(CorpuscopeError):
     """A problem with the data directory that the user must act on."""
 

@@ -3,10 +3,17 @@
 Every function takes the `Indexes` of a data directory and the settings (for limits), and
 returns a pydantic answer from `corpuscope.models.answers`; the CLI prints it, the API serves it.
 Bad input raises `QueryError` (HTTP 422); every snippet shown is redacted (`snippets`).
+
+Every answer says what it searched (`targets`: `corpus_coverage`, one `Coverage` per corpus
+asked about): never a confident answer over data not searched. A corpus named in a question
+that is not indexed is refused with `NotIndexed` (409, with the command to run), an unknown
+one with `NotFound` (404); over every corpus, one not indexed or damaged is named as not
+searched and the answer is `partial`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,15 +24,24 @@ from urllib.parse import unquote
 import regex
 import tantivy
 
+from corpuscope.artifacts import Made, compare, live_inputs, statuses, summarise
 from corpuscope.config import Settings
-from corpuscope.errors import NotFound, QueryError
-from corpuscope.index.build import folder_bytes
+from corpuscope.errors import Damaged, NotFound, NotIndexed, NotScanned, QueryError
+from corpuscope.index.build import folder_bytes, index_made
 from corpuscope.index.querylang import doc_freq_over, parse_public
-from corpuscope.index.schema import build_schema, phrase, positioned, tokenize
-from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc
-from corpuscope.index.snippets import snippet
+from corpuscope.index.schema import (
+    INDEX_VERSION,
+    WORD,
+    build_schema,
+    phrase,
+    positioned,
+    tokenize,
+)
+from corpuscope.index.searcher import CorpusIndex, Indexes, StoredDoc, repair_hint
+from corpuscope.index.snippets import best_region, snippet
 from corpuscope.models.answers import (
     CorpusInfo,
+    Coverage,
     DocumentView,
     ExactAnswer,
     ExactHit,
@@ -33,6 +49,7 @@ from corpuscope.models.answers import (
     Hit,
     SearchAnswer,
     Snippet,
+    Span,
 )
 from corpuscope.privacy.redact import redact
 
@@ -84,13 +101,159 @@ def _in_range(when: datetime | None) -> datetime | None:
     return min(max(when, tantivy.MIN_DATETIME), tantivy.MAX_DATETIME)
 
 
-def targets(indexes: Indexes, filters: Filters) -> list[CorpusIndex]:
-    """The indexed corpora a question goes to; an unknown corpus is a 404."""
-    known = set(indexes.store.corpora())
+class Targets(list[CorpusIndex]):
+    """The corpora a question searches (their indexes, in order), with the coverage of every
+    corpus it was asked about (`covered`)."""
+
+    def __init__(self, searched: list[CorpusIndex], asked: list[Coverage]):
+        super().__init__(searched)
+        self.asked = asked
+
+    def covered(self, stopped: str | None = None) -> list[Coverage]:
+        """The answer's `corpus_coverage`; `stopped` says why the search of every corpus
+        searched ended early (a limit, the time limit): each is then `partial`."""
+        if not stopped:
+            return list(self.asked)
+        return [
+            c.model_copy(update={"status": "partial", "reasons": [*c.reasons, stopped]})
+            if c.searched
+            else c
+            for c in self.asked
+        ]
+
+
+#: What `Targets.covered` is told when a question stopped early.
+STOPPED_BY_TIME = "the time limit (`query_timeout`) stopped the check before every candidate"
+STOPPED_BY_CANDIDATES = (
+    "more candidate documents than `max_candidates`: only the best-ranked were checked"
+)
+
+
+def _index_state(cs) -> str:
+    """The corpus's index against its shards (`artifacts.compare`), from the manifests."""
+    try:
+        made = index_made(cs)
+        return compare(
+            cs.name, "index", made, Made("index", str(INDEX_VERSION), live_inputs(cs))
+        ).state
+    except (OSError, ValueError, KeyError, TypeError):  # an unreadable index.json or manifest
+        return "damaged"
+
+
+def corpus_coverage(
+    indexes: Indexes,
+    name: str,
+    ci: CorpusIndex | None,
+    damaged: bool,
+    settings: Settings | None = None,
+) -> Coverage:
+    """How a question covers one corpus: its index as served (`ci`; None with `damaged`: out
+    of service) and against its shards; with `settings` (identifier lookups), its scan too."""
+    cs = indexes.store.corpus(name)
+    reasons: list[str] = []
+    scanned = None
+    if settings is not None:
+        try:
+            states = summarise(statuses(cs, settings))
+            indexed, scanned = states["indexed"], states["scanned"]
+        except (OSError, ValueError, KeyError, TypeError):
+            indexed, scanned = "damaged", "damaged"
+    else:
+        indexed = _index_state(cs)
+    if ci is None:
+        if damaged:
+            reasons.append(f"its index is damaged: {repair_hint(name)}")
+            indexed = "damaged"
+        else:
+            reasons.append(f"not indexed yet: run `corpuscope index --corpus {name}`")
+            indexed = "missing"
+        return Coverage(
+            corpus=name,
+            status="not-searched",
+            searched=False,
+            indexed=indexed,
+            scanned=scanned,
+            reasons=reasons,
+        )
+    status = "complete"
+    if ci.problem is not None:  # the published generation is damaged; the one before answers
+        status, indexed = "partial", "damaged"
+        reasons.append(
+            f"answered by its previous index (the published one is damaged): {repair_hint(name)}"
+        )
+    elif indexed != "current":
+        status = "stale"
+        reasons.append(
+            "its index is older than its shards (documents ingested, changed or removed since "
+            f"are not reflected): run `corpuscope index --corpus {name}`"
+        )
+    if scanned is not None and scanned != "current":
+        status = "partial"
+        reasons.append(
+            "not every shard is scanned for personal data with the current scanner, so "
+            f"identifiers are not looked up in all of it: run `corpuscope scan --corpus {name}`"
+        )
+    return Coverage(
+        corpus=name, status=status, searched=True, indexed=indexed, scanned=scanned, reasons=reasons
+    )
+
+
+def targets(
+    indexes: Indexes,
+    filters: Filters,
+    settings: Settings | None = None,
+    identifiers: bool = False,
+) -> Targets:
+    """The indexed corpora a question goes to, with the coverage of every corpus asked about.
+
+    An unknown corpus is a 404 (`NotFound`); a corpus named in `filters` that is not indexed
+    is a 409 (`NotIndexed`), and so is a question no corpus is indexed for; with
+    `identifiers` (a lookup of e-mails or phones, which reads the PII sidecars), a named
+    corpus never scanned is a 409 (`NotScanned`). Over every corpus, one not indexed is named
+    as not searched. A damaged index is left out and named (`Indexes.tolerant`); a question
+    only damaged corpora could answer is a 503 (`Damaged`).
+    """
+    known = indexes.store.corpora()
     for name in filters.corpora:
         if name not in known:
             raise NotFound(f"no corpus named {name!r}")
-    return indexes.indexed(filters.corpora or None)
+    names = list(dict.fromkeys(filters.corpora)) or list(known)
+    if not names:
+        raise NotFound("there is no corpus yet: run `corpuscope ingest --corpus NAME SOURCE`")
+    with indexes.tolerant() as skipped:
+        opened = {name: indexes.get(name) for name in names}
+    asked = [
+        corpus_coverage(
+            indexes, name, opened[name], name in skipped, settings if identifiers else None
+        )
+        for name in names
+    ]
+    named = set(filters.corpora)
+    unindexed = [c.corpus for c in asked if c.indexed == "missing" and not c.searched]
+    refused = [n for n in unindexed if n in named] or (
+        unindexed if not any(c.searched for c in asked) and not skipped else []
+    )
+    if refused:
+        which = ", ".join(refused)
+        runs = "; ".join(f"`corpuscope index --corpus {n}`" for n in refused)
+        raise NotIndexed(
+            f"{'corpus' if len(refused) == 1 else 'corpora'} {which} "
+            f"{'is' if len(refused) == 1 else 'are'} not indexed yet, so nothing can be "
+            f"searched there: run {runs}"
+        )
+    unscanned = [c.corpus for c in asked if c.corpus in named and c.scanned == "missing"]
+    if identifiers and unscanned:
+        which = ", ".join(unscanned)
+        runs = "; ".join(f"`corpuscope scan --corpus {n}`" for n in unscanned)
+        raise NotScanned(
+            f"{'corpus' if len(unscanned) == 1 else 'corpora'} {which} "
+            f"{'is' if len(unscanned) == 1 else 'are'} not scanned for personal data yet, so "
+            f"e-mails and phone numbers cannot be looked up there: run {runs}"
+        )
+    searched = [opened[c.corpus] for c in asked if c.searched]
+    if not searched and skipped:
+        indexes.indexed(sorted(skipped))  # raises `Damaged`: nothing left to answer from
+    return Targets(searched, asked)
 
 
 def with_filters(query: tantivy.Query, schema: tantivy.Schema, filters: Filters) -> tantivy.Query:
@@ -177,7 +340,8 @@ def search(
     k: int = 10,
     offset: int = 0,
 ) -> SearchAnswer:
-    """BM25 over the text in the public query language (`querylang`), filtered and paged."""
+    """BM25 over the text in the public query language (`querylang`), filtered and paged;
+    each hit's snippet is centred on its best-matching region (`best_region`)."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
     if len(q) > settings.max_query_chars:  # before any work on it
@@ -185,14 +349,15 @@ def search(
     # A query is redacted like a passage: it looks for the type of a value, never the value.
     q, replaced = redact(q)
     query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
+    cis = targets(indexes, filters)
+    doc_freq = doc_freq_over(lambda: [s for ci in cis for s in ci.searchers()])
     parsed, searched, dropped = parse_public(  # plain text past max_clauses: its rarest words
         query_words,
         build_schema(),
         settings,
-        doc_freq_over(lambda: [s for ci in targets(indexes, filters) for s in ci.searchers()]),
+        doc_freq,
     )
     check_page(k, offset, settings)
-    cis = targets(indexes, filters)
 
     def build(ci: CorpusIndex) -> tantivy.Query:
         return with_filters(parsed, ci.schema, filters)
@@ -205,10 +370,14 @@ def search(
         raise QueryError(f"this query cannot be run: {exc}") from None
     withheld = withhold(indexes, cis, filters, q, total, settings)
     terms = set(searched)
+    page = [] if withheld else found[offset : offset + k]
+    weights = _idf(terms, doc_freq, sum(ci.num_docs() for ci in cis)) if page else {}
+    phrases = _phrases(query_words, terms)
     hits = []
-    for f in [] if withheld else found[offset : offset + k]:
+    for f in page:
         doc = indexes.fetch(f)
-        shown = snippet(doc.text, terms, words=settings.snippet_words)
+        focus, marks = best_region(doc.text, terms, settings.snippet_words, weights, phrases)
+        shown = snippet(doc.text, focus=focus, words=settings.snippet_words, lead=0.5, marks=marks)
         hits.append(hit(Hit, doc, f.score, shown))
     return SearchAnswer(
         query=q,
@@ -220,9 +389,33 @@ def search(
         offset=offset,
         k=k,
         hits=hits,
-        partial=deadline.passed,
+        corpus_coverage=cis.covered(STOPPED_BY_TIME if deadline.passed else None),
         took_ms=deadline.ms(),
     )
+
+
+def _idf(terms: set[str], doc_freq, documents: int) -> dict[str, float]:
+    """BM25's IDF of each term over the corpora searched (the public index: no hidden value
+    counts), so that a snippet prefers the rarer terms of the query."""
+    out = {}
+    for t in terms:
+        df = doc_freq(t)
+        out[t] = math.log(1 + (documents - df + 0.5) / (df + 0.5))
+    return out
+
+
+_QUOTED = re.compile(r'(-?)"([^"]*)"')
+
+
+def _phrases(query: str, terms: set[str]) -> list[list[str]]:
+    """The phrases of a query (already accepted by `parse_public`, so its quotes pair up and
+    hold no escapes) whose words are all searched for (not excluded), as index terms."""
+    out = []
+    for minus, text in _QUOTED.findall(query):
+        words = tokenize(text)
+        if not minus and len(words) > 1 and all(w in terms for w in words):
+            out.append(words)
+    return out
 
 
 # -- exact passages ----------------------------------------------------------------------------
@@ -238,34 +431,90 @@ def normalise_passage(passage: str) -> str:
     return " ".join(passage.split())
 
 
-def passage_pattern(passage: str, case_sensitive: bool) -> re.Pattern[str] | regex.Pattern[str]:
-    """The passage's words, in order, separated by any white space.
+#: A character of a word, as the index cuts words (`schema.WORD`: letters and digits).
+_WORD_CHAR = r"[\p{Alphabetic}\p{N}]"
+_NOT_WORD = r"[^\p{Alphabetic}\p{N}]+"
 
-    A passage of fewer than four index words is looked for by all of them in the phrase query,
-    so it may not begin or end inside a word of the text either ("he is" is not found in "she
-    is", nor "the" in "other"); a longer one may (`phrase_query`).
+
+def passage_pattern(
+    passage: str, case_sensitive: bool = True, punctuation: bool = True
+) -> regex.Pattern[str]:
+    """What an occurrence of `passage` (white space normalised) is in a document's text.
+
+    The passage's white-space-separated pieces, in order, separated by any white space; with
+    `punctuation` false, its words (runs of letters and digits, as the index cuts them)
+    separated by any run of other characters (punctuation, white space, symbols), so that
+    punctuation and spacing added, dropped or changed do not count. Either way an occurrence
+    begins and ends at word boundaries: where the passage begins (ends) with a letter or
+    digit, the text may not have one just before (after) it, so "the" is not found in
+    "other", nor "he is" in "she is", nor "volcan" in "volcano".
     """
-    body = r"\s+".join(re.escape(w) for w in passage.split())
-    if len(positioned(passage)) >= 4:
-        return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
-    word = r"[\p{Alphabetic}\p{N}]"  # a character of a word, as the index cuts words (WORD)
-    if regex.match(word, passage):
-        body = rf"(?<!{word}){body}"
-    if regex.search(rf"{word}\Z", passage):
-        body = rf"{body}(?!{word})"
+    if punctuation:
+        body = r"\s+".join(regex.escape(w) for w in passage.split())
+        starts = regex.match(_WORD_CHAR, passage) is not None
+        ends = regex.search(rf"{_WORD_CHAR}\Z", passage) is not None
+    else:
+        words = WORD.findall(passage)
+        if not words:
+            raise QueryError("the passage has no words to look for")
+        body = _NOT_WORD.join(regex.escape(w) for w in words)
+        starts = ends = True
+    if starts:
+        body = rf"(?<!{_WORD_CHAR}){body}"
+    if ends:
+        body = rf"{body}(?!{_WORD_CHAR})"
     return regex.compile(body, 0 if case_sensitive else regex.IGNORECASE)
 
 
 def phrase_query(schema: tantivy.Schema, passage: str) -> tantivy.Query:
-    """A phrase query that every document holding `passage` matches (a superset).
-
-    The first and last words are left out of the phrase when there are four or more, since
-    the passage may start or end inside a word of the document.
-    """
+    """A phrase query of all the passage's words, which every document holding an occurrence
+    matches (occurrences begin and end at word boundaries, so every word of the passage is a
+    whole word of the text): a superset, confirmed on the text."""
     words = positioned(passage)
     if not words:
         raise QueryError("the passage has no words to look for")
-    return phrase(schema, words[1:-1] if len(words) >= 4 else words)
+    return phrase(schema, words)
+
+
+def exact_note(
+    redacted: list[str],
+    documents: int | None,
+    candidates: int | None,
+    case_sensitive: bool,
+    punctuation: bool,
+) -> str | None:
+    """Why a passage may match fewer documents than expected, in words. It depends only on the
+    redacted passage (the types replaced in it) and on counts over the public index, never on
+    a hidden value: a right and a wrong guess at personal data get the same note."""
+    parts = []
+    if redacted:
+        types = ", ".join(sorted(set(redacted)))
+        parts.append(
+            f"The passage holds text taken for personal data ({types}), which was replaced "
+            "by its type before matching, as it is in every document of the public index. A "
+            "document whose scan did not take the same characters for personal data (a date "
+            "or number read differently in its full context) cannot match there"
+            + (
+                ": search for the part of the passage before or after it."
+                if documents == 0
+                else "."
+            )
+        )
+    if documents == 0 and candidates:
+        loosen = [
+            name
+            for name, on in (
+                ("case_sensitive=false", case_sensitive),
+                ("punctuation=false", punctuation),
+            )
+            if on
+        ]
+        parts.append(
+            "Documents hold the passage's words in this order, but not as written (case, "
+            "punctuation, spacing or a hidden span differ)"
+            + (f": try {' or '.join(loosen)}." if loosen else ".")
+        )
+    return " ".join(parts) or None
 
 
 def exact(
@@ -275,14 +524,17 @@ def exact(
     filters: Filters | None = None,
     k: int = 10,
     case_sensitive: bool = True,
+    punctuation: bool = True,
 ) -> ExactAnswer:
-    """Does this passage occur verbatim? Documents and occurrences, confirmed on the text."""
+    """Does this passage occur verbatim (`passage_pattern`)? Documents and occurrences,
+    confirmed on the text: `occurrences` is the sum of the documents' own counts
+    (non-overlapping occurrences, as `regex.finditer` finds them)."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
     check_passage(passage, settings)
     check_page(k, 0, settings)
     norm, redactions = public_passage(passage)
-    pattern = passage_pattern(norm, case_sensitive)
+    pattern = passage_pattern(norm, case_sensitive, punctuation)
     cis = targets(indexes, filters)
     _, found = indexes.search(
         cis,
@@ -292,51 +544,75 @@ def exact(
     )
     documents = occurrences = 0
     hits: list[ExactHit] = []
-    partial = len(found) >= settings.max_candidates
-    terms = set(tokenize(norm))
+    stopped = STOPPED_BY_CANDIDATES if len(found) >= settings.max_candidates else None
     for f in found:
         if deadline.passed:
-            partial = True
+            stopped = STOPPED_BY_TIME
             break
         doc = indexes.fetch(f)
         # Both the passage and the text are the redacted view: a guess at a hidden value
         # matches exactly as a wrong guess does (neither is there; its type is).
-        matches = list(pattern.finditer(doc.text))
+        matches = [(m.start(), m.end()) for m in pattern.finditer(doc.text)]
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1
         occurrences += len(matches)
         if len(hits) < k:
-            shown = snippet(
-                doc.text,
-                terms,
-                focus=matches[0].start(),
-                words=settings.snippet_words,
+            shown = snippet(doc.text, words=settings.snippet_words, marks=matches)
+            spans = [Span(start=s, end=e) for s, e in matches[: settings.max_spans]]
+            hits.append(
+                hit(
+                    ExactHit,
+                    doc,
+                    f.score,
+                    shown,
+                    occurrences=len(matches),
+                    document_spans=spans,
+                )
             )
-            hits.append(hit(ExactHit, doc, f.score, shown, occurrences=len(matches)))
 
     if withhold(indexes, cis, filters, "", max(documents, len(found)), settings):
         documents = occurrences = None
         hits = []
+    candidates = None if documents is None else len(found)
     return ExactAnswer(
         passage=norm,
         redacted=redactions,
         withheld=documents is None,
         case_sensitive=case_sensitive,
+        punctuation=punctuation,
         documents=documents,
         occurrences=occurrences,
-        candidates=None if documents is None else len(found),
+        candidates=candidates,
         hits=hits,
-        partial=partial,
+        note=exact_note(redactions, documents, candidates, case_sensitive, punctuation),
+        corpus_coverage=cis.covered(stopped),
         took_ms=deadline.ms(),
     )
 
 
 def document(indexes: Indexes, doc_id: str, settings: Settings) -> DocumentView:
     """A document's metadata and its opening window (`snippet_words` words of the redacted
-    view). There is no paging: public display is capped snippets, never a whole document."""
-    doc = indexes.find_doc(doc_id)
+    view). There is no paging: public display is capped snippets, never a whole document.
+
+    Not found is a 404 only when every corpus was searched: with a corpus not indexed it is a
+    409 (`NotIndexed`), with a damaged one a 503 (`Damaged`)."""
+    cis = targets(indexes, Filters())
+    try:
+        doc, damaged = indexes.find_doc(doc_id), None
+    except Damaged as exc:  # not in the corpora searched, and some index is damaged
+        doc, damaged = None, exc
     if doc is None:
+        unindexed = [c.corpus for c in cis.asked if not c.searched and c.indexed == "missing"]
+        if unindexed:
+            raise NotIndexed(
+                f"no document {doc_id!r} in the corpora searched, and {', '.join(unindexed)} "
+                "cannot be searched until indexed: run "
+                + "; ".join(f"`corpuscope index --corpus {n}`" for n in unindexed)
+                + (f" ({damaged})" if damaged else "")
+            )
+        if damaged:
+            raise damaged
         raise NotFound(f"no document {doc_id!r}")
     return DocumentView(
         **shown_metadata(doc),
@@ -348,6 +624,7 @@ def document(indexes: Indexes, doc_id: str, settings: Settings) -> DocumentView:
             words=settings.snippet_words,
             lead=0.0,
         ),
+        corpus_coverage=cis.covered(),
     )
 
 

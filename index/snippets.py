@@ -15,10 +15,10 @@ the most and rarest query terms (`best_region`), its phrases marked where they o
 
 from __future__ import annotations
 
-import bisect
-import math
 import re
 from collections.abc import Collection, Mapping, Sequence
+
+import regex
 
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
@@ -125,6 +125,48 @@ def snippet(
     )
 
 
+#: Characters of a word with its space, on average, for sizing a region in characters.
+_CHARS_PER_REGION_WORD = 6
+_WORD_CHAR = r"[\p{Alphabetic}\p{N}]"
+#: Runs of characters outside ASCII (letters with diacritics, other scripts, curly quotes).
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _non_ascii_words(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the words (as `WORD` cuts them) that hold a character outside ASCII."""
+    out = []
+    for m in _NON_ASCII.finditer(text):
+        if not any(c.isalnum() or not c.isprintable() for c in m.group()):
+            continue  # punctuation only (curly quotes, dashes): no word
+        lo, hi = m.start(), m.end()
+        while lo > 0 and text[lo - 1].isalnum():
+            lo -= 1
+        while hi < len(text) and text[hi].isalnum():
+            hi += 1
+        out += [(w.start(), w.end()) for w in WORD.finditer(text, lo, hi)]
+    return out
+
+
+def term_spans(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
+    """(start, end, term) of every word of `text` whose index term is in `terms`, in order.
+
+    A case-insensitive search (in C) for the terms as whole words, each find checked by
+    folding it as the index does, plus the words with a letter outside ASCII (folded:
+    "Rivière" is "riviere"), so the text is never cut into every one of its words in Python.
+    """
+    out = []
+    ascii_terms = sorted((t for t in terms if t.isascii()), key=len, reverse=True)
+    if ascii_terms:
+        alternatives = "|".join(map(regex.escape, ascii_terms))
+        pattern = regex.compile(
+            rf"(?<!{_WORD_CHAR})(?:{alternatives})(?!{_WORD_CHAR})", regex.IGNORECASE
+        )
+        out += [(m.start(), m.end(), fold(m.group())) for m in pattern.finditer(text)]
+    if not text.isascii():
+        out += [(a, b, fold(text[a:b])) for a, b in _non_ascii_words(text)]
+    return sorted({x for x in out if x[2] in terms})
+
+
 def best_region(
     text: str,
     terms: Collection[str],
@@ -132,56 +174,50 @@ def best_region(
     weights: Mapping[str, float] | None = None,
     phrases: Sequence[Sequence[str]] = (),
 ) -> tuple[int | None, list[tuple[int, int]]]:
-    """Where a BM25 hit matched best: the focus (centre) of the window of `words` words with
-    the greatest weight of distinct query terms (`weights`: rarer terms weigh more; 1 each by
-    default; a phrase found whole counts as all its terms plus one), and the matched spans
-    (phrases whole, other terms as words) to mark. (None, []) when no term is in the text."""
-    tokens = tokens_with_offsets(text[:_SCAN_CHARS])
+    """Where a BM25 hit matched best: the focus (centre) of the stretch of about `words` words
+    holding the greatest weight of distinct query terms (`weights`: rarer terms weigh more, 1
+    each by default; a phrase found whole counts as its terms plus one), the tightest such
+    stretch; and the matched spans (phrases whole, other terms as words) to mark. (None, [])
+    when no term is in the text."""
+    found = term_spans(text[:_SCAN_CHARS], terms)
     spans: list[tuple[int, int, tuple[str, ...]]] = []  # start, end, the terms it stands for
-    in_phrase: set[int] = set()
-    for ph in phrases:
+    used: set[int] = set()
+    for ph in phrases:  # consecutive finds with nothing but non-word characters between
         n = len(ph)
-        if n < 2:
-            continue
-        for i in range(len(tokens) - n + 1):
-            if all(tokens[i + j][0] == ph[j] for j in range(n)):
-                spans.append((tokens[i][1], tokens[i + n - 1][2], tuple(ph)))
-                in_phrase.update(range(i, i + n))
-    for i, (term, s, e) in enumerate(tokens):
-        if term in terms and i not in in_phrase:
-            spans.append((s, e, (term,)))
+        for i in range(len(found) - n + 1):
+            run = found[i : i + n]
+            if [t for _, _, t in run] == list(ph) and not any(
+                WORD.search(text, run[j][1], run[j + 1][0]) for j in range(n - 1)
+            ):
+                spans.append((run[0][0], run[-1][1], tuple(ph)))
+                used.update(range(i, i + n))
+    spans += [(s, e, (t,)) for i, (s, e, t) in enumerate(found) if i not in used]
     if not spans:
         return None, []
     spans.sort()
 
-    def weight(key: tuple[str, ...]) -> float:
-        w = sum((weights or {}).get(t, 1.0) for t in key)
-        return w + (1.0 if len(key) > 1 else 0.0)
+    def weight(held: dict[tuple[str, ...], int]) -> float:
+        return sum(sum((weights or {}).get(t, 1.0) for t in key) + (len(key) > 1) for key in held)
 
-    # The best weight a window of `words` words can hold, then the tightest run of spans that
-    # holds it (two pointers: the shortest cover found from each first span).
-    word_at = [s for _, s, _ in tokens]  # token starts, to count words between offsets
-    best = -math.inf
-    held: dict[tuple[str, ...], int] = {}
-    j = 0
+    # The best weight a stretch of `words` words (in characters) can hold, then the tightest
+    # run of spans that holds it (two pointers: the shortest cover from each first span).
+    width = words * _CHARS_PER_REGION_WORD
+    best, held, j = 0.0, {}, 0
     for i in range(len(spans)):
-        limit = _word_index(word_at, spans[i][0]) + words
-        while j < len(spans) and _word_index(word_at, spans[j][1] - 1) <= limit:
+        while j < len(spans) and spans[j][1] - spans[i][0] <= width:
             held[spans[j][2]] = held.get(spans[j][2], 0) + 1
             j += 1
-        best = max(best, sum(weight(k) for k in held))
+        best = max(best, weight(held))
         _release(held, spans[i][2])
     cover, held, j = (0, len(spans)), {}, 0
     for i in range(len(spans)):
-        while j < len(spans) and sum(weight(k) for k in held) < best:
+        while j < len(spans) and weight(held) < best:
             held[spans[j][2]] = held.get(spans[j][2], 0) + 1
             j += 1
-        if sum(weight(k) for k in held) >= best:
-            size = _word_index(word_at, spans[j - 1][1] - 1) - _word_index(word_at, spans[i][0])
-            if size < _word_index(word_at, spans[cover[1] - 1][1] - 1) - _word_index(
-                word_at, spans[cover[0]][0]
-            ):
-                cover = (i, j)
+        if weight(held) >= best and (
+            spans[j - 1][1] - spans[i][0] < spans[cover[1] - 1][1] - spans[cover[0]][0]
+        ):
+            cover = (i, j)
         _release(held, spans[i][2])
     centre = (spans[cover[0]][0] + spans[cover[1] - 1][1]) // 2
     return centre, [(s, e) for s, e, _ in spans]
@@ -192,11 +228,6 @@ def _release(held: dict[tuple[str, ...], int], key: tuple[str, ...]) -> None:
         held[key] -= 1
         if not held[key]:
             del held[key]
-
-
-def _word_index(starts: list[int], offset: int) -> int:
-    """How many tokens start at or before `offset` (a position in words)."""
-    return bisect.bisect_right(starts, offset)
 
 
 def highlight(text: str, terms: Collection[str]) -> list[tuple[int, int]]:

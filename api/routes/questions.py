@@ -37,9 +37,11 @@ async def search_route(
     request: Request,
     indexes: IndexesDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(max_length=100_000, description="Query (Lucene-like syntax)")],
+    q: Annotated[str, Query(max_length=100_000, description="Query (docs/api.md: the language)")],
     mode: Annotated[Literal["bm25", "exact"], Query()] = "bm25",
-    corpus: Annotated[list[str], Query(max_length=32)] = [],  # noqa: B006 (FastAPI copies it)
+    corpus: Annotated[
+        list[str], Query(max_length=32, description="Corpus to ask (repeat); default: all.")
+    ] = [],  # noqa: B006 (FastAPI copies it)
     domain: Annotated[str | None, Query(max_length=253)] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,
     shard: Annotated[str | None, Query(max_length=200)] = None,
@@ -48,19 +50,31 @@ async def search_route(
     k: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     case_sensitive: bool = True,
+    punctuation: bool = True,
 ) -> SearchAnswer | ExactAnswer:
     """BM25 search with filters, paging, total count and redacted, highlighted snippets.
 
-    `mode=exact` answers whether `q` occurs verbatim instead (as `POST /v1/exact`). A corpus
-    whose index is damaged is left out and named in `not_searched` (503 when it is the only
-    one asked for); the same holds for every question.
+    `mode=exact` answers whether `q` occurs verbatim instead (as `POST /v1/exact`, with
+    `case_sensitive` and `punctuation`). `corpus` (repeatable) is spelt as in every POST body.
+    Every answer says per corpus how completely it was searched (`corpus_coverage`): a corpus
+    named that is not indexed is refused with 409 and the command that indexes it, an unknown
+    one with 404; over every corpus, one not indexed or damaged is named in `not_searched`
+    (503 when a damaged one is the only one asked for); the same holds for every question.
     """
     filters = Filters(
         corpora=corpus, domain=domain, language=language, shard=shard, since=since, until=until
     )
     if mode == "exact":
         return await run_question(
-            request, exact, indexes, q, settings, filters, k=k, case_sensitive=case_sensitive
+            request,
+            exact,
+            indexes,
+            q,
+            settings,
+            filters,
+            k=k,
+            case_sensitive=case_sensitive,
+            punctuation=punctuation,
         )
     return await run_question(request, search, indexes, q, settings, filters, k=k, offset=offset)
 
@@ -69,7 +83,9 @@ async def search_route(
 async def exact_route(
     request: Request, body: ExactRequest, indexes: IndexesDep, settings: SettingsDep
 ) -> ExactAnswer:
-    """Does this passage occur verbatim? Documents and occurrences, confirmed on the text."""
+    """Does this passage occur verbatim, at word boundaries (white space runs as one space;
+    with `punctuation: false`, any punctuation between words)? Documents and occurrences,
+    confirmed on the text, with the matched spans."""
     return await run_question(
         request,
         exact,
@@ -79,6 +95,7 @@ async def exact_route(
         _filters(body),
         k=body.k,
         case_sensitive=body.case_sensitive,
+        punctuation=body.punctuation,
     )
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: The answers' `not_searched`: a question over several corpora is answered from those that
-#: can be searched; a corpus whose index is damaged is named here (and `partial` is true).
 #: The one disclosure rule of answers (docs/privacy.md, point 5).
 WITHHELD = (
     "The question was narrowed (domain, language, shard, time, or a corpus smaller than the "
@@ -20,10 +18,69 @@ REDACTED = (
     "Types of the personal data in the query or passage, replaced by their type before "
     "matching, as the public index holds every text."
 )
-NOT_SEARCHED = (
-    "Corpora left out because their index is damaged (`corpuscope verify --repair`): the "
-    "answer covers the others only, and `partial` is true."
+#: A long plain-text query is shortened rather than refused (index/querylang.py, `_reduce`).
+DROPPED = (
+    "Words of a plain-text query past `max_clauses` that were not searched, as the index holds "
+    "them: the commonest in the corpora searched (lowest IDF over the public, redacted index) "
+    "and words no document holds. Empty when every word was searched."
 )
+NOT_SEARCHED = (
+    "Corpora asked about that were not searched: not indexed yet (a question over every corpus "
+    "only; one that names it is refused with 409) or their index is damaged (`corpuscope "
+    "verify --repair`). The answer covers the others only, and `partial` is true."
+)
+COVERAGE = (
+    "Per corpus asked about, whether it was searched and how completely (`status`), with the "
+    "reasons in words and the command that fixes each. From the manifests and the searcher: "
+    "states only, never counts."
+)
+PARTIAL = (
+    "Not everything asked was searched completely: some corpus in `corpus_coverage` is not "
+    "`complete` (not searched, its index stale against its shards, or stopped by a limit)."
+)
+
+IndexState = Literal["current", "stale", "missing", "damaged"]
+CoverageStatus = Literal["complete", "stale", "partial", "not-searched"]
+
+
+class Coverage(BaseModel):
+    """How completely a question searched one corpus it was asked about.
+
+    `status`: `complete` (searched to the end over an index current with its shards),
+    `stale` (searched, but the index is older than the shards: documents ingested or changed
+    since are not covered), `partial` (searched, but stopped by a limit or the time limit, or
+    answered by an earlier index generation, or identifiers looked up over a corpus not fully
+    scanned), `not-searched` (not indexed, or its index is damaged).
+    """
+
+    corpus: str
+    status: CoverageStatus
+    searched: bool = Field(description="Its index answered the question (in full or in part).")
+    indexed: IndexState = Field(description="Its index against its shards (artifacts.compare).")
+    scanned: IndexState | None = Field(
+        None, description="Its PII sidecars (the worst of its shards'); null when not asked."
+    )
+    reasons: list[str] = Field([], description="Why it is not complete, with the fix.")
+
+
+class Covered(BaseModel):
+    """What every answer says about what it searched: `corpus_coverage`, and the summary
+    flags `partial` and `not_searched` that follow from it."""
+
+    corpus_coverage: list[Coverage] = Field([], description=COVERAGE)
+    partial: bool = Field(False, description=PARTIAL)
+    not_searched: list[str] = Field([], description=NOT_SEARCHED)
+
+    @model_validator(mode="after")
+    def _summarise(self) -> Covered:
+        if any(c.status != "complete" for c in self.corpus_coverage):
+            self.partial = True
+        missed = {c.corpus for c in self.corpus_coverage if not c.searched}
+        if not missed <= set(self.not_searched):
+            self.not_searched = sorted(missed | set(self.not_searched))
+        if self.not_searched:
+            self.partial = True
+        return self
 
 
 class Snippet(BaseModel):
@@ -40,6 +97,11 @@ class Snippet(BaseModel):
     redactions: int = 0
 
 
+class Span(BaseModel):
+    start: int
+    end: int
+
+
 class Hit(BaseModel):
     doc_id: str
     corpus: str
@@ -51,46 +113,61 @@ class Hit(BaseModel):
     snippet: Snippet
 
 
-class SearchAnswer(BaseModel):
+class SearchAnswer(Covered):
     query: str  # as searched: personal data in it replaced by its type
     redacted: list[str] = Field([], description=REDACTED)
+    dropped: list[str] = Field([], description=DROPPED)
     corpora: list[str]
     total: int | None  # None when withheld
     withheld: bool = Field(False, description=WITHHELD)
     offset: int
     k: int
     hits: list[Hit]
-    partial: bool = False
     took_ms: float = 0.0
-    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
 class ExactHit(Hit):
     occurrences: int
+    document_spans: list[Span] = Field(
+        [],
+        description="[start, end) offsets in the document (its redacted view) of its first "
+        "`max_spans` occurrences; the snippet highlights those it shows.",
+    )
 
 
-class ExactAnswer(BaseModel):
+class ExactAnswer(Covered):
     passage: str  # the passage looked for: redacted and white space normalised
     redacted: list[str] = Field([], description=REDACTED)
     case_sensitive: bool
+    punctuation: bool = Field(
+        True,
+        description="false: the passage's words are matched with any punctuation and white "
+        "space between them (for pasted text).",
+    )
     documents: int | None  # None when withheld
     occurrences: int | None
     withheld: bool = Field(False, description=WITHHELD)
     candidates: int | None  # documents the phrase query returned, before confirmation
     hits: list[ExactHit]
-    partial: bool = False
+    note: str | None = Field(
+        None,
+        description="Why the passage may have matched fewer documents than expected, in "
+        "words: personal data in it replaced by its type, or candidates whose text differs in "
+        "case, punctuation or spacing. Depends on the redacted passage and public counts only.",
+    )
     took_ms: float = 0.0
-    not_searched: list[str] = Field([], description=NOT_SEARCHED)
-
-
-class Span(BaseModel):
-    start: int
-    end: int
 
 
 class MembershipEvidence(BaseModel):
+    """A document whose match could matter: at least the documented minimum of coverage and
+    run length (`membership_min_coverage`, `membership_min_run`)."""
+
     doc_id: str
     corpus: str
+    url: str | None = None  # personal data in it redacted, as in every answer
+    domain: str | None = None
+    language: str | None = None
+    timestamp: datetime | None = None
     coverage: float
     longest_run: int  # words
     passage_spans: list[Span]
@@ -98,8 +175,11 @@ class MembershipEvidence(BaseModel):
     snippet: Snippet
 
 
-class MembershipAnswer(BaseModel):
-    verdict: str  # verbatim | near-duplicate | partial | not-found | withheld
+class MembershipAnswer(Covered):
+    verdict: str  # verbatim | near-duplicate | partial | not-found | inconclusive | withheld
+    explanation: str = Field(
+        "", description="The verdict in one plain sentence, saying what was searched."
+    )
     withheld: bool = Field(False, description=WITHHELD)
     passage: str = ""  # the passage as matched: personal data replaced by its type
     redacted: list[str] = Field([], description=REDACTED)
@@ -110,9 +190,23 @@ class MembershipAnswer(BaseModel):
     thresholds: dict[str, float]
     evidence: list[MembershipEvidence]
     candidates: int | None  # None when withheld
-    partial: bool = False
     took_ms: float = 0.0
-    not_searched: list[str] = Field([], description=NOT_SEARCHED)
+
+    @model_validator(mode="after")
+    def _only_not_found_when_all_searched(self) -> MembershipAnswer:
+        """`not-found` is said only when everything asked was searched to the end; otherwise
+        the verdict is `inconclusive` and the explanation says what was not searched."""
+        incomplete = [c for c in self.corpus_coverage if c.status != "complete"]
+        if self.verdict == "not-found" and (self.partial or incomplete or self.not_searched):
+            self.verdict = "inconclusive"
+            missed = "; ".join(f"{c.corpus}: {' '.join(c.reasons)}" for c in incomplete)
+            self.explanation = (
+                (self.explanation + " " if self.explanation else "")
+                + "Not everything asked was searched to the end, so this is not a 'not found'"
+                + (f" ({missed})" if missed else "")
+                + "."
+            )
+        return self
 
 
 class PersonCorpus(BaseModel):
@@ -131,20 +225,27 @@ class PersonEvidence(BaseModel):
 
     doc_id: str
     corpus: str
-    snippet: Snippet
+    variant: str = Field(
+        description='The form of its first mention ("First Last", "Last, F.", "F. M. Last" …: '
+        "docs/api.md, Person search)."
+    )
+    matched: str = Field(description="That mention as the redacted text writes it.")
+    mentions: int = Field(description="Mentions of the name in the document, in any form.")
+    snippet: Snippet  # centred on the first mention; every mention in it highlighted
 
 
-class PersonAnswer(BaseModel):
+class PersonAnswer(Covered):
     name: str
-    variants: list[str]
+    variants: list[str] = Field(
+        description="The forms of the name searched (docs/api.md, Person search); `Last` alone "
+        "when no given name was asked."
+    )
     corpora: list[PersonCorpus]
     evidence: list[PersonEvidence]
-    partial: bool = False
     took_ms: float = 0.0
-    not_searched: list[str] = Field([], description=NOT_SEARCHED)
 
 
-class DocumentView(BaseModel):
+class DocumentView(Covered):
     doc_id: str
     corpus: str
     shard: str
@@ -187,9 +288,6 @@ class CorpusInfo(BaseModel):
     )
 
 
-IndexState = Literal["current", "stale", "missing", "damaged"]
-
-
 class CorpusHealth(BaseModel):
     """Whether one corpus can be searched and its derived artifacts are current (states only:
     no counts, so nothing here depends on what the corpus holds)."""
@@ -216,15 +314,26 @@ class Health(BaseModel):
 
 
 # -- questions: what the API and CLI ask of the index --------------------------------------------
-_STRICT = ConfigDict(extra="forbid")
-
-
 class Filters(BaseModel):
-    """What every question can be narrowed to: corpora, domain, language, shard, time range."""
+    """What every question can be narrowed to: corpora, domain, language, shard, time range.
 
-    model_config = _STRICT
+    The corpus filter is spelt `corpus` in every request, as in `GET /v1/search?corpus=`: a
+    list of names (or one name); `corpora` is still accepted. Empty: every corpus."""
 
-    corpora: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=32)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    corpora: list[Annotated[str, Field(max_length=64)]] = Field(
+        [],
+        max_length=32,
+        validation_alias=AliasChoices("corpus", "corpora"),
+        description="Corpora to ask (a name or a list of names); empty: every corpus.",
+    )
+
+    @field_validator("corpora", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
     domain: str | None = Field(None, max_length=253)
     language: str | None = Field(None, max_length=16)
     shard: str | None = Field(None, max_length=200)
@@ -235,6 +344,7 @@ class Filters(BaseModel):
 class ExactRequest(Filters):
     passage: str = Field(..., min_length=1, max_length=100_000)
     case_sensitive: bool = True
+    punctuation: bool = True
     k: int = Field(10, ge=1, le=1000)
 
 
