@@ -21,8 +21,15 @@ import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.query import Deadline, check_page, targets, with_filters, withhold
-from corpuscope.index.schema import phrase, tokenize
+from corpuscope.index.query import (
+    STOPPED_BY_TIME,
+    Deadline,
+    check_page,
+    targets,
+    with_filters,
+    withhold,
+)
+from corpuscope.index.schema import WORD, fold, phrase, tokenize, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
 from corpuscope.index.snippets import snippet
 from corpuscope.models.answers import Filters, PersonAnswer, PersonCorpus, PersonEvidence
@@ -32,33 +39,463 @@ _COUNT_ONLY = 1  # hits fetched when only the count is wanted
 _IDENTIFIER_DOCS = 1_000_000  # documents of one identifier read from the sidecars, at most
 
 
-def name_variants(name: str) -> list[list[str]]:
-    """Term sequences under which a name is written ("Last, First" is read as such)."""
-    if "," in name:
-        last, _, first = name.partition(",")
-        first_terms, last_terms = tokenize(first), tokenize(last)
+# -- names ------------------------------------------------------------------------------------
+#: Lower-case words that belong to a surname (de Gaulle, van der Berg, von Neumann, bin Talal).
+PARTICLES = frozenset(
+    {"de", "da", "di", "do", "du", "del", "della", "dei", "des", "der", "den", "dos", "das"}
+    | {"van", "von", "ter", "ten", "zu", "zum", "zur", "la", "le", "bin", "ibn", "al"}
+)
+#: What may join the pieces of one word of a name: a hyphen or an apostrophe (O'Brien, or a curly one).
+_JOINERS = ("-", "'", "\u2019")
+#: Written out with an e, as German and Scandinavian names often are (Müller = Mueller).
+_UMLAUTS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ø": "oe", "Ø": "Oe"}
+)
+#: "ae", "oe", "ue" after a consonant and before another letter, in a surname, may stand for
+#: an umlaut ("mueller" -> "muller", "goethe" -> "gothe"; not "monroe", "hue").
+_DIGRAPH = re.compile(r"(?<=[b-df-hj-np-tv-z])([aou])e(?=[a-z])")
+_SPACES = " \t\u00a0"
+_LABEL = re.compile(r"\[[A-Z_]+\]")
+_MAX_MIDDLES = 2  # middle names or initials a document may add to the name asked
+_MAX_PARTICLES = 3  # particle words in a row ("van der", "de la")
+#: The forms searched, for a name with a given name (`PersonAnswer.variants`). "Middle" is any
+#: middle names or initials, "F." an initial (with or without its dot), "FM" fused initials.
+FORMS = (
+    "First [Middle] Last",
+    "F. [M.] Last",
+    "Last, First [Middle]",
+    "Last First",
+    "Last, F. [M.]",
+    "Last F",
+    "Last FM",
+)
+
+
+def _spellings(raw: str, surname: bool) -> frozenset[str]:
+    """The terms the index may hold for one piece of a name (folded, umlauts either way)."""
+    out = {fold(raw), fold(raw.translate(_UMLAUTS))}
+    if surname:
+        out |= {_DIGRAPH.sub(r"\1", s) for s in out}
+    return frozenset(s for s in out if s)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a name as asked: its pieces ("Jean-Paul" has two) and each piece's
+    spellings as the index holds them; `terms` is the plain folded form."""
+
+    terms: tuple[str, ...]
+    pieces: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, raw: list[str], surname: bool = False) -> Word:
+        return cls(tuple(fold(r) for r in raw), tuple(_spellings(r, surname) for r in raw))
+
+    @property
+    def initial(self) -> str:
+        return self.terms[0][0]
+
+    @property
+    def is_initial(self) -> bool:
+        return len(self.terms) == 1 and len(self.terms[0]) == 1
+
+    def agrees(self, kind: str, value: tuple[str, ...]) -> bool:
+        """Whether a middle name written in a document ("M": its initial) can be this one."""
+        if kind == "M" or self.is_initial:
+            return value[0][0] == self.initial
+        return len(value) == len(self.pieces) and all(
+            t in p for t, p in zip(value, self.pieces, strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name as asked: given names (the first, then middle names or initials), the particles
+    of the surname (van, de …) and the surname (all its pieces, "Smith-Jones" has two)."""
+
+    given: tuple[Word, ...]
+    particles: tuple[str, ...]
+    surname: Word
+
+
+def _chunks(text: str) -> list[list[str]]:
+    """The words of `text` as lists of their pieces; "J.W." and "J.-P." are initials each."""
+    out = []
+    for chunk in text.split():
+        raw = [m.group() for m in WORD.finditer(chunk) if fold(m.group())]
+        if raw and all(len(fold(r)) == 1 for r in raw):
+            out += [[r] for r in raw]
+        elif raw:
+            out.append(raw)
+    return out
+
+
+def _is_particle(chunk: list[str]) -> bool:
+    return len(chunk) == 1 and fold(chunk[0]) in PARTICLES
+
+
+def parse_name(name: str) -> Name:
+    """Read a name: "First Middle Last" (the last word is the surname, with the particles
+    before it), "Last, First Middle" (particles at either end of the surname or after the
+    given names, "Beethoven, Ludwig van") or "Last F. M." (a surname, then initials)."""
+    if name.count(",") > 1:
+        raise QueryError("write the name as 'First Last' or 'Last, First' (one comma at most)")
+    particles: list[list[str]] = []
+    chunks = _chunks(name)
+    initials = [len(c) == 1 and len(fold(c[0])) == 1 for c in chunks]
+    if "," in name or (initials and initials[-1] and not all(initials)):
+        if "," in name:
+            last, _, first = name.partition(",")
+            surname, given = _chunks(last), _chunks(first)
+        else:  # "Walker J", "Walker J. A.": the surname, then initials
+            split = len(chunks) - initials[::-1].index(False)
+            surname, given = chunks[:split], chunks[split:]
+        while given and _is_particle(given[-1]):
+            particles.insert(0, given.pop())
+        while len(surname) > 1 and _is_particle(surname[0]):
+            particles.append(surname.pop(0))
     else:
-        terms = tokenize(name)
-        first_terms, last_terms = terms[:-1], terms[-1:]
-    if not last_terms:
+        given = chunks
+        surname = given[-1:]
+        given = given[:-1]
+        # "Ludwig van Beethoven", "de Gaulle"; but "Van Morrison" has a given name, Van
+        while given and _is_particle(given[-1]) and (len(given) > 1 or given[-1][0].islower()):
+            particles.insert(0, given.pop())
+    pieces = [p for chunk in surname for p in chunk]
+    if not pieces:
         raise QueryError("the name has no words to look for")
-    if not first_terms:
-        return [last_terms]
-    given = first_terms[:1]
-    out = [
-        first_terms + last_terms,
-        last_terms + first_terms,
-        given + last_terms,
-        last_terms + given,
-        [given[0][0], *last_terms],
-        [*last_terms, given[0][0]],
-    ]
-    seen, unique = set(), []
+    if all(len(fold(p)) == 1 for p in pieces):
+        raise QueryError(
+            "write the surname in full: initials alone (such as 'J. W.') would match every "
+            "name with those initials"
+        )
+    return Name(
+        given=tuple(Word.of(chunk) for chunk in given),
+        particles=tuple(fold(c[0]) for c in particles),
+        surname=Word.of(pieces, surname=True),
+    )
+
+
+def name_variants(name: str) -> list[list[str]]:
+    """The plain phrases of a name, no middle names ("ada lovelace", "lovelace ada", "a
+    lovelace", "lovelace a"): what person search looked for before it matched the forms of
+    `NameMatcher`; bench/person_quality.py measures them as its baseline."""
+    n = parse_name(name)
+    last = [*n.particles, *n.surname.terms]
+    if not n.given:
+        return [last]
+    everything = [t for w in n.given for t in w.terms]
+    given = list(n.given[0].terms[:1])
+    out = [everything + last, last + everything, given + last, last + given]
+    out += [[given[0][0], *last], [*last, given[0][0]]]
+    unique: list[list[str]] = []
     for v in out:
-        if tuple(v) not in seen:
-            seen.add(tuple(v))
+        if v not in unique:
             unique.append(v)
     return unique
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where a document names the person: [start, end) of its text and the form written."""
+
+    start: int
+    end: int
+    variant: str
+
+
+class _Tokens:
+    """A text's words as the index cuts them, type labels blanked out (never part of a name)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        blanked = _LABEL.sub(lambda m: "\x00" * len(m.group()), text)
+        toks = tokens_with_offsets(blanked)
+        self.terms = [t for t, _, _ in toks]
+        self.starts = [s for _, s, _ in toks]
+        self.ends = [e for _, _, e in toks]
+        self.n = len(toks)
+
+    def raw(self, i: int) -> str:
+        return self.text[self.starts[i] : self.ends[i]]
+
+    def sep(self, i: int) -> str:
+        """The characters between word i and word i + 1."""
+        return self.text[self.ends[i] : self.starts[i + 1]]
+
+    def initial(self, i: int) -> bool:
+        """Word i is one capital letter."""
+        raw = self.raw(i)
+        return len(raw) == 1 and raw.isupper()
+
+    def dotted(self, i: int) -> bool:
+        return self.text[self.ends[i] : self.ends[i] + 1] == "."
+
+    def end(self, i: int) -> int:
+        """Where a name ending with word i ends: after the dot of an initial."""
+        return self.ends[i] + (1 if self.initial(i) and self.dotted(i) else 0)
+
+    def lower_next(self, i: int) -> bool:
+        """Word i is followed, after white space only, by a word in lower case."""
+        return i + 1 < self.n and not self.sep(i).strip(_SPACES) and self.raw(i + 1)[0].islower()
+
+
+def _in_name(sep: str, after_initial: bool) -> bool:
+    """A gap between two words of one name: spaces, a hyphen or apostrophe, or after an
+    initial its dot ("J. A.", "J.-P."). Never a comma, a line break or a sentence's end."""
+    if len(sep) > 4 or "\n" in sep:
+        return False
+    core = sep.strip(_SPACES)
+    return core in ("", *_JOINERS) or (after_initial and core in (".", ".-"))
+
+
+class NameMatcher:
+    """Finds the forms of one name in a text (the rules: docs/api.md, "Person search")."""
+
+    def __init__(self, name: Name):
+        self.name = name
+        self.middles = name.given[1:]
+        self.max_middles = _MAX_MIDDLES + len(self.middles)
+        self.window = 3 + 4 * self.max_middles + _MAX_PARTICLES  # words before the surname
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The forms searched (`PersonAnswer.variants`)."""
+        return FORMS if self.name.given else ("Last",)
+
+    def candidates(self, schema: tantivy.Schema) -> tantivy.Query:
+        """A query every document with a mention matches (a superset, confirmed on the text)."""
+        sur = [_alternatives(p) for p in self.name.surname.pieces]
+        g = self.name.given[0] if self.name.given else None
+        if g is None or g.is_initial:  # any given name with that initial: the surname alone
+            if len(sur) == 1:
+                return _any(
+                    [
+                        tantivy.Query.term_query(schema, "text", t)
+                        for t in self.name.surname.pieces[0]
+                    ]
+                )
+            return tantivy.Query.regex_phrase_query(schema, "text", sur)
+        first = _alternatives(g.pieces[0] | {g.initial})
+        after = first
+        if g.initial.isascii() and g.initial.isalpha():  # fused initials: "Walker JA"
+            after = _alternatives(g.pieces[0] | {g.initial, f"{g.initial}[a-z]{{1,2}}"})
+        return _any(
+            [
+                tantivy.Query.regex_phrase_query(schema, "text", [first, *sur], slop=self.window),
+                tantivy.Query.regex_phrase_query(schema, "text", [*sur, after]),
+            ]
+        )
+
+    def find(self, text: str) -> list[Mention]:
+        """Every mention of the name in `text`, in order."""
+        d = _Tokens(text)
+        first = self.name.surname.pieces[0]
+        out: list[Mention] = []
+        after = 0
+        for i in range(d.n):
+            if d.terms[i] not in first or d.starts[i] < after:
+                continue
+            e = self._surname(d, i)
+            if e is None:
+                continue
+            if not self.name.given:
+                m = Mention(d.starts[self._particles_before(d, i)], d.ends[e - 1], "Last")
+            else:
+                m = self._given_first(d, i, e) or self._surname_first(d, i, e)
+            if m is not None:
+                out.append(m)
+                after = m.end
+        return out
+
+    def _surname(self, d: _Tokens, i: int) -> int | None:
+        """The word after the surname when it is written at word i (whole: "Walker-Smith" is
+        another surname than Walker)."""
+        pieces = self.name.surname.pieces
+        e = i + len(pieces)
+        if e > d.n or any(d.terms[i + x] not in p for x, p in enumerate(pieces)):
+            return None
+        if any(d.sep(i + x).strip(_SPACES) not in ("", *_JOINERS) for x in range(len(pieces) - 1)):
+            return None
+        if (i > 0 and d.sep(i - 1) == "-") or (e < d.n and d.sep(e - 1) == "-"):
+            return None
+        return e
+
+    @staticmethod
+    def _particles_before(d: _Tokens, i: int) -> int:
+        s = i
+        while (
+            s > 0
+            and i - s < _MAX_PARTICLES
+            and d.terms[s - 1] in PARTICLES
+            and _in_name(d.sep(s - 1), False)
+        ):
+            s -= 1
+        return s
+
+    def _given(self, d: _Tokens, j: int, fused: bool) -> tuple[int, str, str] | None:
+        """The asked given name written at word j: (the word after it, its form, the initials
+        fused after its own: "JA" gives "a")."""
+        g = self.name.given[0]
+        t, raw = d.terms[j], d.raw(j)
+        if not t:
+            return None
+        if d.initial(j):
+            if t != g.initial:
+                return None
+            k = j + 1  # a compound given name's other initials: "J.-P." for Jean-Paul
+            for piece in g.pieces[1:]:
+                if (
+                    k < d.n
+                    and d.initial(k)
+                    and d.terms[k] == min(piece)[0]
+                    and _in_name(d.sep(k - 1), True)
+                ):
+                    k += 1
+                else:
+                    break
+            return k, "F." if d.dotted(k - 1) else "F", ""
+        fusable = 2 <= len(raw) <= 3 and raw.isascii() and raw.isalpha() and raw.isupper()
+        if fused and fusable and t[0] == g.initial and t not in g.pieces[0]:
+            return j + 1, "FM", t[1:]
+        if g.is_initial:  # the name was asked with its initial: any given name that has it
+            if len(t) > 1 and t[0] == g.initial and raw[0].isupper():
+                return j + 1, "First", ""
+            return None
+        n = len(g.pieces)
+        if (
+            j + n <= d.n
+            and all(d.terms[j + x] in p for x, p in enumerate(g.pieces))
+            and all(_in_name(d.sep(j + x), False) for x in range(n - 1))
+        ):
+            return j + n, "First", ""
+        return None
+
+    def _middle(self, d: _Tokens, k: int) -> tuple[int, str, tuple[str, ...]] | None:
+        """A middle name or initial written at word k: (the word after it, "M" for an initial
+        or "Middle", its terms)."""
+        raw = d.raw(k)
+        if not d.terms[k] or not raw[0].isupper() or d.terms[k] in PARTICLES:
+            return None
+        if d.initial(k):
+            return k + 1, "M", (d.terms[k],)
+        e = k + 1
+        while e < d.n and d.sep(e - 1) == "-" and d.raw(e)[0].isupper():  # "Ann-Marie"
+            e += 1
+        return e, "Middle", tuple(d.terms[k:e])
+
+    def _consistent(self, mids: list[tuple[str, tuple[str, ...]]]) -> bool:
+        """The document's middle names can be the asked ones, in order (any when none asked)."""
+        if not self.middles:
+            return True
+        q = 0
+        for kind, value in mids:
+            while q < len(self.middles) and not self.middles[q].agrees(kind, value):
+                q += 1
+            if q == len(self.middles):
+                return False
+            q += 1
+        return True
+
+    @staticmethod
+    def _label(
+        kind: str, mids: list[tuple[str, tuple[str, ...]]], d: _Tokens, at: list[int]
+    ) -> list[str]:
+        out = [kind]
+        for (m, _), k in zip(mids, at, strict=True):
+            out.append("Middle" if m == "Middle" else ("M." if d.dotted(k) else "M"))
+        return out
+
+    def _given_first(self, d: _Tokens, i: int, e: int) -> Mention | None:
+        """ "Jane Walker", "Jane A. Walker", "J. Walker", "J Walker", "Ludwig van Beethoven"."""
+        for j in range(max(0, i - self.window), i):
+            got = self._given(d, j, fused=False)
+            if got is None:
+                continue
+            k, kind, _ = got
+            if kind == "F" and d.raw(j) in ("A", "I"):  # without a dot, English words
+                continue
+            if j > 0 and d.sep(j - 1).strip(_SPACES) in _JOINERS:  # "Mary-Jane"
+                continue
+            if not all(_in_name(d.sep(x), d.initial(x)) for x in range(j, i)):
+                continue
+            p = i
+            while p > k and i - p < _MAX_PARTICLES and d.terms[p - 1] in PARTICLES:
+                p -= 1
+            mids, at = [], []
+            while k < p:
+                got_m = self._middle(d, k)
+                if got_m is None:
+                    break
+                at.append(k)
+                k, m, value = got_m
+                mids.append((m, value))
+            if k != p or len(mids) > self.max_middles or not self._consistent(mids):
+                continue
+            label = " ".join([*self._label(kind, mids, d, at), "Last"])
+            return Mention(d.starts[j], d.ends[e - 1], label)
+        return None
+
+    def _surname_first(self, d: _Tokens, i: int, e: int) -> Mention | None:
+        """ "Walker, Jane", "Walker Jane", "Walker, J.", "Walker, J. A.", "Walker JA"."""
+        if e >= d.n:
+            return None
+        sep = d.sep(e - 1)
+        core = sep.strip(_SPACES)
+        if len(sep) > 4 or "\n" in sep or core not in (",", ""):
+            return None
+        comma = core == ","
+        got = self._given(d, e, fused=True)
+        if got is None:
+            return None
+        k, kind, fused = got
+        if kind == "First" and self.name.given[0].is_initial and not comma:
+            return None  # "Walker John" for "J. Walker": only with the comma
+        if kind in ("F", "FM") and d.lower_next(k - 1):
+            return None  # "Smith I think", "Smith A lot"
+        mids: list[tuple[str, tuple[str, ...]]] = [("M", (c,)) for c in fused]
+        at: list[int] = []
+        if kind == "FM":
+            if not self._consistent(mids):
+                return None
+            label = ["FM"]
+        else:
+            while (
+                len(mids) < self.max_middles
+                and k < d.n
+                and _in_name(d.sep(k - 1), d.initial(k - 1))
+            ):
+                got_m = self._middle(d, k)
+                if got_m is None:
+                    break
+                k2, m, value = got_m
+                if not self._consistent([*mids, (m, value)]):
+                    if m == "M":
+                        return None  # "Walker, J. B." is not Jane Ann Walker
+                    break  # a following name ("Walker, Jane, Smith")
+                if m == "M" and not d.dotted(k) and d.lower_next(k):
+                    break
+                if m == "Middle" and not self.middles:
+                    break  # a capitalised word after "Walker, Jane" is only a middle name if asked
+                at.append(k)
+                mids.append((m, value))
+                k = k2
+            label = self._label(kind, mids, d, at)
+        while (
+            k < d.n
+            and self.name.particles
+            and d.terms[k] in self.name.particles
+            and _in_name(d.sep(k - 1), d.initial(k - 1))
+        ):
+            k += 1  # "Beethoven, Ludwig van"
+        start = d.starts[self._particles_before(d, i)]
+        text = "Last" + ("," if comma else "") + " " + " ".join(label)
+        return Mention(start, d.end(k - 1), text)
+
+
+def _alternatives(spellings: frozenset[str]) -> str:
+    """A regular expression (tantivy's, matched against whole terms) for any of `spellings`."""
+    return "(?:" + "|".join(sorted(spellings)) + ")"
 
 
 @dataclass
@@ -168,8 +605,8 @@ def person(
             raise QueryError("a user name is 2-64 letters, digits, '.', '_' or '-'")
         if kind == "url" and not _URL.match(v.strip()):
             raise QueryError("a URL is an address such as https://example.org/path (no spaces)")
-    variants = name_variants(name) if name.strip() else []
-    if not variants and not given:
+    matcher = NameMatcher(parse_name(name)) if name.strip() else None
+    if matcher is None and not given:
         raise QueryError("give a name or at least one identifier")
     counters: dict[str, int] = {}
     idents = []
@@ -180,8 +617,11 @@ def person(
     # domain, language or time would tell where a known address was posted.
     plain = Filters(corpora=filters.corpora)
     per_corpus, ranked = [], []
-    for ci in targets(indexes, filters):
-        name_q = _any([_phrase(ci.schema, v) for v in variants]) if variants else None
+    partial = False
+    # E-mails and phones are read from the PII sidecars: a corpus never scanned is a 409.
+    hashed = any(kind in ("email", "phone") for kind, _ in given)
+    cis = targets(indexes, filters, settings, identifiers=hashed)
+    for ci in cis:
         id_qs = [
             (ident, ident.query(indexes, ci, value, settings, _IDENTIFIER_DOCS))
             for ident, value in idents
@@ -194,7 +634,24 @@ def person(
             return total
 
         any_id = _any([q for _, q in id_qs]) if id_qs else None
-        named = count(name_q, filters) if name_q else 0
+        named, shown = 0, []
+        if matcher is not None:  # every candidate is confirmed on the (redacted) text
+            total, found = indexes.search(
+                [ci],
+                lambda c: with_filters(matcher.candidates(c.schema), c.schema, filters),
+                settings.max_candidates,
+            )
+            partial |= total > len(found)
+            for f in found:
+                if deadline.passed:
+                    partial = True
+                    break
+                doc = indexes.fetch(f)
+                mentions = matcher.find(doc.text)
+                if mentions:
+                    named += 1
+                    if len(shown) < k:
+                        shown.append((-f.score, doc, mentions))
         per = filters.model_copy(update={"corpora": [ci.name]})  # a count per corpus
         small = withhold(indexes, [ci], per, "", named, settings)
         per_corpus.append(
@@ -205,30 +662,30 @@ def person(
                 any_identifier_documents=count(any_id, plain) if any_id else 0,
             )
         )
-        if name_q is not None and not small:  # evidence: documents mentioning the name
-            _, found = indexes.search(
-                [ci], lambda c, q=name_q: with_filters(q, c.schema, filters), k
-            )
-            ranked += [(-f.score, f) for f in found]
+        if not small:  # evidence: documents mentioning the name
+            ranked += shown
     ranked.sort(key=lambda r: (r[0], r[1].corpus))
-    name_terms = {t for v in variants for t in v if len(t) > 1}
-    evidence: list[PersonEvidence] = []
-    for _score, f in ranked[:k]:
-        if deadline.passed:
-            break
-        doc = indexes.fetch(f)
-        evidence.append(
-            PersonEvidence(
-                doc_id=doc.doc_id,
-                corpus=doc.corpus,
-                snippet=snippet(doc.text, name_terms, words=settings.snippet_words),
-            )
+    evidence = [
+        PersonEvidence(
+            doc_id=doc.doc_id,
+            corpus=doc.corpus,
+            variant=mentions[0].variant,
+            matched=doc.text[mentions[0].start : mentions[0].end],
+            mentions=len(mentions),
+            snippet=snippet(
+                doc.text,
+                marks=[(m.start, m.end) for m in mentions],
+                words=settings.snippet_words,
+            ),
         )
+        for _score, doc, mentions in ranked[:k]
+    ]
     return PersonAnswer(
         name=name,
-        variants=[" ".join(v) for v in variants],
+        variants=list(matcher.forms) if matcher else [],
         corpora=per_corpus,
         evidence=evidence,
-        partial=deadline.passed,
+        partial=partial or deadline.passed,
+        corpus_coverage=cis.covered(STOPPED_BY_TIME if deadline.passed else None),
         took_ms=deadline.ms(),
     )
