@@ -223,8 +223,26 @@ def test_terms_for_highlighting(tiny):
 
 def test_a_clause_said_twice_is_searched_once(tiny):
     once = str(parse_public('"the of"~2', tiny.ci.schema, tiny.settings)[0])
-    assert str(parse_public('"the of"~2 "the of"~2', tiny.ci.schema, tiny.settings)[0]) == once
+    twice = str(parse_public('"the of"~2 "the of"~2', tiny.ci.schema, tiny.settings)[0])
+    assert twice.count("PhraseQuery") == once.count("PhraseQuery") == 1
     assert found(tiny, "fox fox +fox") == {"1", "2", "5"}
+
+
+def scores(tiny: SimpleNamespace, q: str) -> dict[str, float]:
+    query = parse_public(q, tiny.ci.schema, tiny.settings)[0]
+    _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
+    return {tiny.indexes.fetch(f).url.rsplit("/", 1)[1]: f.score for f in hits}
+
+
+def test_a_word_said_twice_weighs_twice(tiny):
+    """BM25 with query term frequency: `fox fox lazy` is `fox` counted twice and `lazy` once."""
+    one, two = scores(tiny, "fox lazy"), scores(tiny, "fox fox lazy")
+    fox, lazy = scores(tiny, "fox"), scores(tiny, "lazy")
+    assert one.keys() == two.keys()
+    for doc, score in two.items():
+        assert score == pytest.approx(2 * fox.get(doc, 0) + lazy.get(doc, 0), rel=1e-5)
+        assert score >= one[doc]
+    assert scores(tiny, "fox -lazy -lazy") == scores(tiny, "fox -lazy")  # NOT has no weight
 
 
 def test_returns_a_tantivy_query(tiny):
