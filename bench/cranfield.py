@@ -74,8 +74,11 @@ class Cranfield:
     qrels: Qrels
 
 
-def _records(path: Path) -> list[tuple[str, dict[str, list[str]]]]:
-    """(`.I` value, field letter -> lines) for each record of a SMART file."""
+def _records(
+    path: Path, after_text: frozenset[str] = frozenset()
+) -> list[tuple[str, dict[str, list[str]]]]:
+    """(`.I` value, field letter -> lines) for each record of a SMART file. After `.W`, only
+    `.I` and the letters in `after_text` start something new (CISI's `.X` does)."""
     records: list[tuple[str, dict[str, list[str]]]] = []
     field: str | None = None
     for line in path.read_text(encoding="ascii", errors="replace").splitlines():  # CRLF too
@@ -83,7 +86,7 @@ def _records(path: Path) -> list[tuple[str, dict[str, list[str]]]]:
         if m and m.group(1) == "I":
             records.append((m.group(2) or "", {}))
             field = None
-        elif m and records and "W" not in records[-1][1]:
+        elif m and records and ("W" not in records[-1][1] or m.group(1) in after_text):
             field = m.group(1)
             records[-1][1].setdefault(field, [])
         elif m:
@@ -126,6 +129,36 @@ def load(folder: Path = FOLDER) -> Cranfield:
         judgements.append((qid, did, int(code)))
         if int(code) in GAIN:
             qrels.setdefault(qid, {})[did] = GAIN[int(code)]
+    return Cranfield(documents, queries, judgements, qrels)
+
+
+def load_cisi(folder: Path) -> Cranfield:
+    """The CISI collection (1,460 library-science abstracts, 112 queries, 76 of them judged) in
+    `folder`: `CISI.ALL` (`.I`, `.T`, `.A`, `.W`, then `.X` citation links, left out),
+    `CISI.QRY` (`.I`, `.W`, some with `.T`/`.A` before it and `.B` after: the text is `.W`) and `CISI.REL`
+    (query, document, 0, 0.0: binary judgements, gain 1). Query ids are their `.I` numbers."""
+    documents = {
+        number: Document(
+            id=number,
+            title=_line(f.get("T", [])),
+            author=_line(f.get("A", [])),
+            bib="",
+            text="\n".join(f.get("W", [])).strip(),
+        )
+        for number, f in _records(folder / "CISI.ALL", frozenset("X"))
+    }
+    queries = {
+        number: Query(id=number, number=number, text=_line(f.get("W", [])))
+        for number, f in _records(folder / "CISI.QRY", frozenset("B"))
+    }
+    judgements: list[tuple[str, str, int]] = []
+    qrels: Qrels = {}
+    for line in (folder / "CISI.REL").read_text(encoding="ascii").splitlines():
+        if not line.strip():
+            continue
+        qid, did = line.split()[:2]
+        judgements.append((qid, did, 1))
+        qrels.setdefault(qid, {})[did] = 1
     return Cranfield(documents, queries, judgements, qrels)
 
 
