@@ -1,14 +1,19 @@
 """Person search: how much does a corpus hold about someone, by name and by identifier?
 
-A name becomes phrase queries for its usual variants ("Ada Lovelace", "Lovelace, Ada",
-"A. Lovelace", "Lovelace A", middle names left out); case and diacritics never count since
-the index folds them. E-mails and phone numbers are looked up by their keyed hash in the PII
-sidecars (the value itself is never stored or logged); user names and URLs are matched as
-identifiers: a whole word, a URL (or the document's own address), confirmed on the text. The
-answer counts, per corpus, the documents mentioning the name and those holding each
-identifier (never the two together: a phrase and an e-mail would link a document to the
-address); the evidence is documents that mention the name, redacted. Which documents hold
-an identifier is never shown to the public (a verified data subject gets it through a case).
+A name is read into given names, particles and surname (`parse_name`) and found in the forms
+people write it (`NameMatcher`: "Jane Walker", "Jane A. Walker", "J. Walker", "Walker, Jane",
+"Walker, J.", "Walker JA" …; hyphenated and particle names, umlauts either way; the rules are
+in docs/api.md, "Person search"). Tantivy phrase queries over the index's folded terms find
+the candidates (case and diacritics never count there) and every candidate is confirmed on
+the text the index stores, the redacted view, so the forms' punctuation and capitals decide
+and no answer depends on a hidden value. E-mails and phone numbers are looked up by their
+keyed hash in the PII sidecars (the value itself is never stored or logged); user names and
+URLs are matched as identifiers: a whole word, a URL (or the document's own address),
+confirmed on the text. The answer counts, per corpus, the documents mentioning the name and
+those holding each identifier (never the two together: a phrase and an e-mail would link a
+document to the address); the evidence is documents that mention the name, redacted, each
+with the form it was written in. Which documents hold an identifier is never shown to the
+public (a verified data subject gets it through a case).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tantivy
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
 from corpuscope.index.query import (
+    STOPPED_BY_CANDIDATES,
     STOPPED_BY_TIME,
     Deadline,
     check_page,
@@ -51,9 +57,9 @@ _JOINERS = ("-", "'", "\u2019")
 _UMLAUTS = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ø": "oe", "Ø": "Oe"}
 )
-#: "ae", "oe", "ue" after a consonant and before another letter, in a surname, may stand for
-#: an umlaut ("mueller" -> "muller", "goethe" -> "gothe"; not "monroe", "hue").
-_DIGRAPH = re.compile(r"(?<=[b-df-hj-np-tv-z])([aou])e(?=[a-z])")
+#: "ae", "oe", "ue" not after a vowel and before another letter may stand for an umlaut
+#: ("mueller" -> "muller", "oestergaard" -> "ostergaard"; not "monroe", "hue", "zoe").
+_DIGRAPH = re.compile(r"(?<![aeiou])([aou])e(?=[a-z])")
 _SPACES = " \t\u00a0"
 _LABEL = re.compile(r"\[[A-Z_]+\]")
 _MAX_MIDDLES = 2  # middle names or initials a document may add to the name asked
@@ -71,11 +77,10 @@ FORMS = (
 )
 
 
-def _spellings(raw: str, surname: bool) -> frozenset[str]:
+def _spellings(raw: str) -> frozenset[str]:
     """The terms the index may hold for one piece of a name (folded, umlauts either way)."""
     out = {fold(raw), fold(raw.translate(_UMLAUTS))}
-    if surname:
-        out |= {_DIGRAPH.sub(r"\1", s) for s in out}
+    out |= {_DIGRAPH.sub(r"\1", s) for s in out}
     return frozenset(s for s in out if s)
 
 
@@ -88,8 +93,8 @@ class Word:
     pieces: tuple[frozenset[str], ...]
 
     @classmethod
-    def of(cls, raw: list[str], surname: bool = False) -> Word:
-        return cls(tuple(fold(r) for r in raw), tuple(_spellings(r, surname) for r in raw))
+    def of(cls, raw: list[str]) -> Word:
+        return cls(tuple(fold(r) for r in raw), tuple(_spellings(r) for r in raw))
 
     @property
     def initial(self) -> str:
@@ -97,7 +102,13 @@ class Word:
 
     @property
     def is_initial(self) -> bool:
-        return len(self.terms) == 1 and len(self.terms[0]) == 1
+        """Written as an initial ("J.", or "J.-P." for a hyphenated name)."""
+        return all(len(t) == 1 for t in self.terms)
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        """The initials of its pieces ("j", "p" for Jean-Paul)."""
+        return tuple(t[0] for t in self.terms)
 
     def agrees(self, kind: str, value: tuple[str, ...]) -> bool:
         """Whether a middle name written in a document ("M": its initial) can be this one."""
@@ -119,11 +130,12 @@ class Name:
 
 
 def _chunks(text: str) -> list[list[str]]:
-    """The words of `text` as lists of their pieces; "J.W." and "J.-P." are initials each."""
+    """The words of `text` as lists of their pieces: "J.W." is two initials, "J.-P." the
+    initials of one hyphenated name."""
     out = []
     for chunk in text.split():
         raw = [m.group() for m in WORD.finditer(chunk) if fold(m.group())]
-        if raw and all(len(fold(r)) == 1 for r in raw):
+        if raw and all(len(fold(r)) == 1 for r in raw) and "-" not in chunk:
             out += [[r] for r in raw]
         elif raw:
             out.append(raw)
@@ -142,7 +154,7 @@ def parse_name(name: str) -> Name:
         raise QueryError("write the name as 'First Last' or 'Last, First' (one comma at most)")
     particles: list[list[str]] = []
     chunks = _chunks(name)
-    initials = [len(c) == 1 and len(fold(c[0])) == 1 for c in chunks]
+    initials = [all(len(fold(p)) == 1 for p in c) for c in chunks]
     if "," in name or (initials and initials[-1] and not all(initials)):
         if "," in name:
             last, _, first = name.partition(",")
@@ -172,7 +184,7 @@ def parse_name(name: str) -> Name:
     return Name(
         given=tuple(Word.of(chunk) for chunk in given),
         particles=tuple(fold(c[0]) for c in particles),
-        surname=Word.of(pieces, surname=True),
+        surname=Word.of(pieces),
     )
 
 
@@ -344,24 +356,35 @@ class NameMatcher:
             if t != g.initial:
                 return None
             k = j + 1  # a compound given name's other initials: "J.-P." for Jean-Paul
-            for piece in g.pieces[1:]:
+            for letter in g.letters[1:]:
                 if (
                     k < d.n
                     and d.initial(k)
-                    and d.terms[k] == min(piece)[0]
+                    and d.terms[k] == letter
                     and _in_name(d.sep(k - 1), True)
                 ):
                     k += 1
                 else:
                     break
             return k, "F." if d.dotted(k - 1) else "F", ""
-        fusable = 2 <= len(raw) <= 3 and raw.isascii() and raw.isalpha() and raw.isupper()
+        fusable = 2 <= len(raw) <= 3 and raw.isalpha() and raw.isupper()
         if fused and fusable and t[0] == g.initial and t not in g.pieces[0]:
-            return j + 1, "FM", t[1:]
-        if g.is_initial:  # the name was asked with its initial: any given name that has it
-            if len(t) > 1 and t[0] == g.initial and raw[0].isupper():
-                return j + 1, "First", ""
-            return None
+            rest = t[1:]  # "MC" for Marie-Claire, then middle initials
+            for letter in g.letters[1:]:
+                if not rest.startswith(letter):
+                    break
+                rest = rest[1:]
+            return j + 1, "FM", rest
+        if g.is_initial:  # the name was asked with its initials: any given name with them
+            if len(t) < 2 or t[0] != g.initial or not raw[0].isupper():
+                return None
+            k = j + 1  # "Marie-Claire" for "M.-C."
+            for letter in g.letters[1:]:
+                if k < d.n and d.sep(k - 1) == "-" and d.terms[k][:1] == letter:
+                    k += 1
+                else:
+                    break
+            return k, "First", ""
         n = len(g.pieces)
         if (
             j + n <= d.n
@@ -415,7 +438,7 @@ class NameMatcher:
             k, kind, _ = got
             if kind == "F" and d.raw(j) in ("A", "I"):  # without a dot, English words
                 continue
-            if j > 0 and d.sep(j - 1).strip(_SPACES) in _JOINERS:  # "Mary-Jane"
+            if j > 0 and d.sep(j - 1) in _JOINERS:  # "Mary-Jane"
                 continue
             if not all(_in_name(d.sep(x), d.initial(x)) for x in range(j, i)):
                 continue
@@ -469,12 +492,12 @@ class NameMatcher:
                 if got_m is None:
                     break
                 k2, m, value = got_m
+                if m == "M" and not d.dotted(k) and d.lower_next(k):
+                    break  # "Walker, Jane I think"
                 if not self._consistent([*mids, (m, value)]):
                     if m == "M":
                         return None  # "Walker, J. B." is not Jane Ann Walker
                     break  # a following name ("Walker, Jane, Smith")
-                if m == "M" and not d.dotted(k) and d.lower_next(k):
-                    break
                 if m == "Middle" and not self.middles:
                     break  # a capitalised word after "Walker, Jane" is only a middle name if asked
                 at.append(k)
@@ -686,6 +709,8 @@ def person(
         corpora=per_corpus,
         evidence=evidence,
         partial=partial or deadline.passed,
-        corpus_coverage=cis.covered(STOPPED_BY_TIME if deadline.passed else None),
+        corpus_coverage=cis.covered(
+            STOPPED_BY_TIME if deadline.passed else (STOPPED_BY_CANDIDATES if partial else None)
+        ),
         took_ms=deadline.ms(),
     )
