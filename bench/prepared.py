@@ -11,6 +11,7 @@ benchmarks' `--smoke` runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import bench_workdir, build_corpus
@@ -67,10 +69,34 @@ def prepared(workdir: Path | None = None, smoke: bool = False) -> tuple[Path, li
     return data, files
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running `corpuscope serve`: its base URL and its process tree's CPU time."""
+
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server and its workers so far (those alive)."""
+        import psutil
+
+        total = 0.0
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return total
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                times = p.cpu_times()
+                total += times.user + times.system
+        return total
+
+
 @contextmanager
-def served(data: Path, workers: int = 1, wait_s: float = 120) -> Iterator[str]:
-    """`corpuscope serve` on a free port until the block ends; yields its base URL once it
-    answers (an error, with the server's output, when it exits or does not answer in time).
+def served(data: Path, workers: int = 1, wait_s: float = 120) -> Iterator[Served]:
+    """`corpuscope serve` on a free port until the block ends; yields it once it answers
+    (an error, with the server's output, when it exits or does not answer in time).
     Rate limits are off: the benchmarks measure the answers, not the limiter."""
     import httpx
 
@@ -103,7 +129,7 @@ def served(data: Path, workers: int = 1, wait_s: float = 120) -> Iterator[str]:
                     raise RuntimeError(f"{' '.join(cmd)} did not answer in {wait_s} s:\n{output()}")
                 time.sleep(0.1)
             print(f"  server up in {time.perf_counter() - started:.1f} s")
-            yield base
+            yield Served(base, server.pid)
         finally:
             server.terminate()
             try:

@@ -164,7 +164,8 @@ def bare_search(ix: Indexes, queries: list[str], k: int = 10) -> dict[str, Any]:
 def over_http(
     data: Path, work: dict[str, list[Any]], clients: int, seconds: float, workers: int
 ) -> dict[str, Any]:
-    with served(data, workers) as base:
+    with served(data, workers) as server:
+        base = server.base
         requests = {
             "search": lambda h, q: h.get("/v1/search", params={"q": q}),
             "exact": lambda h, q: h.post("/v1/exact", json={"passage": q}),
@@ -175,31 +176,56 @@ def over_http(
         for kind, send in requests.items():
             times: list[float] = []
             errors = [0]
-            stop = time.perf_counter() + seconds
+            warm = threading.Barrier(clients + 1)  # every client connected and warmed up
+            go = threading.Event()  # then the timed part begins, for `seconds`
+            stop = [0.0]
 
-            def client(c: int, send=send, kind=kind, times=times, errors=errors, stop=stop) -> None:
+            def client(
+                c: int,
+                send=send,
+                kind=kind,
+                times=times,
+                errors=errors,
+                warm=warm,
+                go=go,
+                stop=stop,
+            ) -> None:
                 rng = random.Random(c)
                 with httpx.Client(base_url=base, timeout=60) as h:
-                    send(h, work[kind][0])  # connect and warm up
-                    while time.perf_counter() < stop:
+                    send(h, work[kind][0])
+                    warm.wait()
+                    go.wait()
+                    while True:  # at least one timed request each
                         t0 = time.perf_counter()
                         r = send(h, rng.choice(work[kind]))
                         times.append((time.perf_counter() - t0) * 1000)
                         if r.status_code != 200:
                             errors[0] += 1
+                        if time.perf_counter() >= stop[0]:
+                            break
 
             threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-            started = time.perf_counter()
             for t in threads:
                 t.start()
+            warm.wait()
+            cpu = (server.cpu_seconds(), time.process_time())
+            started = time.perf_counter()
+            stop[0] = started + seconds
+            go.set()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - started
+            n = max(1, len(times))
             out[kind] = {
                 **pct(times),
                 "req_per_s": round(len(times) / wall, 1),
                 "errors": errors[0],
                 "clients": clients,
+                # CPU per request of the server (all its processes) and of the clients: on a
+                # shared machine req/s falls with the other load, these much less.
+                "server_cpu_ms": round((server.cpu_seconds() - cpu[0]) * 1000 / n, 2),
+                "client_cpu_ms": round((time.process_time() - cpu[1]) * 1000 / n, 2),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
             }
             print(f"  http {kind:<10} {out[kind]}")
         return out
@@ -325,7 +351,10 @@ def main() -> None:
         f"\nsearch p50 {ms['search']['p50']} ms (<= 15), p99 {ms['search']['p99']} ms (<= 100); "
         f"exact p50 {ms['exact']['p50']} ms (<= 30); membership p50 {ms['membership']['p50']} ms "
         f"(<= 150); person p50 {ms['person']['p50']} ms (<= 50)\n"
-        f"HTTP search {http['search']['req_per_s']} req/s with {args.clients} clients (>= 100)\n"
+        f"HTTP search {http['search']['req_per_s']} req/s with {args.clients} clients (>= 100); "
+        f"server CPU {http['search']['server_cpu_ms']} ms and client CPU "
+        f"{http['search']['client_cpu_ms']} ms a request, load average "
+        f"{http['search']['load_avg_1m']}\n"
         f"ratio corpuscope search p50 / bare tantivy p50: "
         f"{report['search_p50_over_bare_tantivy']} ({ms['search']['p50']} ms against "
         f"{report['bare_tantivy_search_ms']['p50']} ms)"

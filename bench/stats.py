@@ -148,8 +148,8 @@ def measured(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def serving(data: Path, n: int) -> dict[str, Any]:
-    with served(data) as root:
-        base = f"{root}/v1/corpora/{CORPUS}"
+    with served(data) as server:
+        base = f"{server.base}/v1/corpora/{CORPUS}"
         domains = [
             r["domain"] for r in httpx.get(f"{base}/stats/by_domain.json", timeout=60).json()
         ]
