@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development value of `case_key`; `secrets_at_default` names it while it is in use.
+DEFAULT_CASE_KEY = "development-only-case-key"
 
 
 class Settings(BaseSettings):
@@ -91,7 +94,11 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Longest passage for exact and membership checks (characters)."
     )
     max_clauses: int = Field(
-        64, ge=1, description="Most terms and phrases in one search query; more get 422."
+        64,
+        ge=1,
+        description="Most terms in one search query (each word of a phrase and each field "
+        "counts): plain words past it are shortened to the rarest (`dropped` in the answer); a "
+        "query with phrases, groups, operators or fields past it gets 422.",
     )
     max_slop: int = Field(
         2,
@@ -116,6 +123,23 @@ class Settings(BaseSettings):
         100,
         ge=1,
         description="Most matched spans an exact answer lists per document (its occurrence count covers all).",
+    )
+    membership_near_coverage: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a passage's shingles one document must hold for a near-duplicate membership verdict.",
+    )
+    membership_min_coverage: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Least share of a passage's shingles a document must hold to count as membership evidence (and make the verdict partial), with `membership_min_run`.",
+    )
+    membership_min_run: int = Field(
+        13,
+        ge=1,
+        description="Least run of passage words in a row a document must hold to count as membership evidence, with `membership_min_coverage` (a shorter passage: all its words).",
     )
     max_identifiers: int = Field(
         20,
@@ -169,6 +193,36 @@ class Settings(BaseSettings):
         ge=1,
         description="Public statistics hide any count below this (with complementary cells); 1 shows all.",
     )
+    stats_min_score: dict[str, float] = Field(
+        default_factory=lambda: {
+            "EMAIL_ADDRESS": 0.5,
+            "PHONE_NUMBER": 0.5,
+            "IP_ADDRESS": 0.5,
+            "CREDIT_CARD": 0.5,
+            "IBAN_CODE": 0.5,
+            "US_SSN": 0.5,
+            "CRYPTO": 0.5,
+            "SECRET_KEY": 0.5,
+            "PERSON": 0.5,
+            "LOCATION": 0.5,
+        },
+        description="Per entity, the least score of a personal-data span the statistics count "
+        '(JSON, e.g. {"PHONE_NUMBER": 0.5}; entities left out keep their default); display redaction hides every span.',
+    )
+
+    @field_validator("stats_min_score")
+    @classmethod
+    def _min_scores(cls, value: dict[str, float]) -> dict[str, float]:
+        """Every entity's threshold, between 0 and 1: the given ones over the defaults."""
+        default = cls.model_fields["stats_min_score"].default_factory()
+        unknown = sorted(set(value) - set(default))
+        if unknown:
+            raise ValueError(f"unknown entities {unknown}; known: {sorted(default)}")
+        bad = sorted(k for k, v in value.items() if not 0 <= v <= 1)
+        if bad:
+            raise ValueError(f"scores must lie between 0 and 1 ({bad})")
+        return {**default, **value}
+
     max_rows: int = Field(
         10_000, ge=1, description="Most rows of a statistics table in one JSON answer."
     )
@@ -184,8 +238,41 @@ class Settings(BaseSettings):
         False,
         description="Print the traceback of an unexpected error in a worker (ingest) to stderr.",
     )
+    mode: str = Field(
+        "development",
+        pattern=r"^(development|production)$",
+        description="development or production; in production the API refuses to start while any secret (case_key) has its default value.",
+    )
+    case_key: SecretStr = Field(
+        SecretStr(DEFAULT_CASE_KEY),
+        description="Secret from which the key that encrypts data subjects' identifiers in state.sqlite is derived (with secret.key); set your own in production, and keep it: cases sealed under another cannot be read.",
+    )
+    dsr_due_soon_days: int = Field(
+        7, ge=0, le=90, description="A case due within this many days is listed as due soon."
+    )
+    ui_session_minutes: int = Field(
+        480,
+        ge=1,
+        description="Minutes an officer's sign-in to the web UI's Cases page lasts (it also ends when the browser closes or the key is revoked).",
+    )
+    dsr_passage_chars: int = Field(
+        300,
+        ge=40,
+        le=5000,
+        description="Characters of context on each side of a match in an access report's passage.",
+    )
+    dsr_max_documents: int = Field(
+        5000,
+        ge=1,
+        description="Most documents one case search stores as evidence (per name variant or identifier and corpus).",
+    )
     host: str = Field("127.0.0.1", description="Address `corpuscope serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `corpuscope serve` listens on.")
+
+
+def secrets_at_default(settings: Settings) -> list[str]:
+    """The names of the secrets that still have their development default."""
+    return ["case_key"] if settings.case_key.get_secret_value() == DEFAULT_CASE_KEY else []
 
 
 def settings_help() -> dict[str, str]:
