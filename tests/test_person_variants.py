@@ -356,3 +356,25 @@ def test_matching_and_evidence_do_not_depend_on_a_hidden_value(tmp_path):
         )
     assert answers[0] == answers[1]
     assert answers[0][0] == 1 and answers[0][1][0][2] == 2
+
+
+def test_the_api_answer_says_which_form_matched(indexed: Path):
+    from fastapi.testclient import TestClient
+
+    from corpuscope.api.app import create_app
+
+    client = TestClient(create_app(Settings(data=indexed)))
+    r = client.post("/v1/person", json={"name": "Bendersky, J.", "corpora": ["c4"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "Last, F. [M.]" in body["variants"]
+    (e,) = body["evidence"]
+    assert (e["variant"], e["matched"], e["mentions"]) == (
+        "First M. Last",
+        "Joseph W. Bendersky",
+        1,
+    )
+    s, x = e["snippet"]["highlights"][0]
+    assert e["snippet"]["text"][s:x] == "Joseph W. Bendersky"
+    r = client.post("/v1/person", json={"name": "J. W.", "corpora": ["c4"]})
+    assert r.status_code == 422 and "surname" in r.json()["error"]["message"]
