@@ -209,14 +209,15 @@ def _blank_nlp_engine() -> Any:
 # `review` looks at the text around each result (in the whole document, so the tiered scan and
 # the full scan agree) and
 #   - drops what is never an address: `::` alone (Python's "Programming Language :: Python"),
-#   - lowers to LOW_SCORE a value that is written as something else (the families below),
+#   - lowers to LOW_SCORE a value that is written as something else (the families below; a
+#     card number outside the networks' prefix ranges only without a card word before it),
 #   - raises to CONTEXT_SCORE a phone number or SSN written where people write them ("Tel.",
 #     "call", "SSN:"), or a phone number in a dialling format ("+44 …", "(202) 456-1111").
 # The statistics count spans at or above a per-entity score (`Settings.stats_min_score`);
 # display redaction hides every span, whatever its score. REVIEW_VERSION is part of the
 # scanner version: change it with the rules.
 
-REVIEW_VERSION = "issue-13.1"
+REVIEW_VERSION = "issue-13.2"
 #: Score of a value written as something else (a date, a DOI, an ISBN, a run of numbers …).
 LOW_SCORE = 0.1
 #: Score of a phone number or SSN with its context word just before, or a phone number in a
@@ -230,6 +231,10 @@ _PHONE_CONTEXT = re.compile(
     r"phone|phones|ph|call|calling|dial|fax|faks|faksem|telefax|mobile|mob|cell|cellphone|"
     r"handy|whatsapp|hotline|contact|kontakt|bel|belt|desk|office|sms|reach|puhelin|"
     r"телефон|тел|факс)\b|电话|電話|传真|傳真|手机|手機|来电|來電|联系|聯繫|☎|📞|✆)"
+)
+_CARD_CONTEXT = re.compile(
+    r"(?i)\b(?:credit|card|cards|cc|visa|mastercard|amex|discover|jcb|diners|maestro|karte|"
+    r"kreditkarte|tarjeta|carte)\b"
 )
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssns?|social\s+security|soc\.?\s*sec\.?)\b")
 # Words naming a catalogue, publication or registration number just before a value.
@@ -304,7 +309,7 @@ def false_alarm(text: str, entity: str, start: int, end: int) -> str | None:
             return "short number (year, count, reference)"
         if _DECIMALS.fullmatch(value) and not _PHONE_CONTEXT.search(before):
             return "decimal number or coordinates"
-    if entity == "CREDIT_CARD" and not _card_shape(digits):
+    if entity == "CREDIT_CARD" and not _card_shape(digits) and not _CARD_CONTEXT.search(before):
         return "no card network issues this prefix and length"
     if entity == "US_SSN" and digits[:1] == "9":
         return "no SSN starts with 9 (ISBN-13, ITIN, ZIP+4)"
