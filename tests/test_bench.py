@@ -43,6 +43,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_benchmarks_are_found():
     assert {"ingest.py", "index.py", "query.py", "stats.py", "pii_speed.py"} <= set(BENCHMARKS)
+    assert "membership_quality.py" in BENCHMARKS  # issue 13: membership calibration
     assert not HELPERS & set(BENCHMARKS)
 
 
