@@ -63,6 +63,7 @@ OWT = SAMPLES / "openwebtext" / "urlsf_subset00"
 WEB = SAMPLES / "commoncrawl" / "cc-en-head-0091-dolma.jsonl.gz"
 PILE = SAMPLES / "pile" / "pile-00-excerpt.jsonl.zst"
 WORDS = (12, 150)  # passage lengths, in words (white-space separated)
+QUOTE = (15, 40)  # words quoted from the corpus inside a Cranfield abstract
 #: The thresholds before issue 13: partial at coverage 0.2 or a run of 13 words.
 BEFORE = (0.5, 0.2, 13, "or")
 GOOD = ("verbatim", "near-duplicate")
@@ -133,16 +134,16 @@ def edits(passage: str, rng: random.Random, vocab: list[str]) -> dict[str, str]:
     return out
 
 
-def cut(text: str, rng: random.Random) -> str | None:
+def cut(text: str, rng: random.Random, size: tuple[int, int] = WORDS) -> str | None:
     """A passage of WORDS words cut from `text` at white space, None if it is too short
     (or has fewer index words than that: a run of 40-letter tokens is not a passage)."""
     words = text.split()
-    if len(words) < WORDS[0]:
+    if len(words) < size[0]:
         return None
-    size = rng.randint(WORDS[0], min(WORDS[1], len(words)))
-    start = rng.randrange(len(words) - size + 1)
-    passage = " ".join(words[start : start + size])
-    return passage if len(tokenize(passage)) >= WORDS[0] else None
+    n = rng.randint(size[0], min(size[1], len(words)))
+    start = rng.randrange(len(words) - n + 1)
+    passage = " ".join(words[start : start + n])
+    return passage if len(tokenize(passage)) >= size[0] else None
 
 
 def _texts(path: Path) -> list[str]:
@@ -254,6 +255,17 @@ def main() -> None:
                 asked.append(a)
     web = _texts(WEB) + [json.loads(line)["text"] for line in _zst_lines(PILE)]
     sources = [("Cranfield", cran), ("OpenWebText", owt), ("web pages not ingested", web)]
+    quoted = 0  # a quote from the corpus inside new text: partial or better expected
+    while quoted < args.inside:
+        passage = cut(rng.choice(corpus), rng, QUOTE)
+        if passage is None:
+            continue
+        quoted += 1
+        words = rng.choice(cran).split()
+        at = rng.randrange(len(words) + 1)
+        text = " ".join([*words[:at], passage, *words[at:]])
+        if (a := ask(ix, settings, "inside: quoted in other text", text)) is not None:
+            asked.append(a)
     for i in range(args.outside):
         source, texts = sources[i % len(sources)]
         passage = None
@@ -265,9 +277,10 @@ def main() -> None:
     t = Thresholds.of(settings)
     chosen = (t.near_coverage, t.min_coverage, t.min_run, "and")
     assert all(best(chosen, a) == a.verdict for a in asked), "the sweep disagrees with membership"
-    edited = [a for a in asked if a.kind.startswith("inside")]
+    edited = [a for a in asked if a.kind.startswith("inside") and "quoted" not in a.kind]
+    quotes = [a for a in asked if "quoted" in a.kind]
     outside = [a for a in asked if a.kind.startswith("outside")]
-    print(f"\n{len(edited)} inside (edited copies), {len(outside)} outside passages")
+    print(f"\n{len(edited)} edited copies, {len(quotes)} quotes, {len(outside)} outside passages")
     print(f"thresholds: {t.shown()} (partial needs both)")
     report: dict = {"thresholds": t.shown(), "kinds": {}}
     print(f"\n{'kind':<32} {'n':>5}  verdicts (% of the kind)            exact finds")
@@ -293,6 +306,9 @@ def main() -> None:
     print(f"  before issue 13 (coverage 0.2 or run 13): {before_good:.2f}% / {before_wrong:.2f}%")
     print(f"  exact (case-insensitive) baseline:        {exact_good:.2f}% / {exact_wrong:.2f}%")
     print(f"ratio of edited copies recognised, membership / exact: {good / exact_good:.2f}")
+    found = 100 * sum(a.verdict != "not-found" for a in quotes) / len(quotes)
+    print(f"quotes of 15-40 words inside new text found (partial or better): {found:.2f}%")
+    report["quotes_found"] = round(found, 2)
     ev_out = sum(a.evidence for a in outside)
     print(f"evidence entries listed for outside passages: {ev_out}")
     for name, of in (("coverage", 0), ("longest run", 1)):
@@ -305,7 +321,7 @@ def main() -> None:
     print("\nsweep (near-duplicate coverage, partial: coverage and run): edited good / outside")
     sweep = []
     for near in (0.2, 0.3, 0.4, 0.5):
-        for min_cov in (0.05, 0.1, 0.2):
+        for min_cov in (0.02, 0.05, 0.1, 0.2):
             for min_run in (4, 6, 8, 13):
                 th = (near, min_cov, min_run, "and")
                 g, w = summary(lambda a, th=th: best(th, a))
