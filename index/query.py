@@ -373,10 +373,12 @@ def search(
     page = [] if withheld else found[offset : offset + k]
     weights = _idf(terms, doc_freq, sum(ci.num_docs() for ci in cis)) if page else {}
     phrases = _phrases(query_words, terms)
+    loose = set(tokenize(_QUOTED.sub(" ", query_words))) & terms  # words searched on their own
+    single = loose | (terms - {w for p in phrases for w in p})
     hits = []
     for f in page:
         doc = indexes.fetch(f)
-        focus, marks = best_region(doc.text, terms, settings.snippet_words, weights, phrases)
+        focus, marks = best_region(doc.text, single, settings.snippet_words, weights, phrases)
         shown = snippet(doc.text, focus=focus, words=settings.snippet_words, lead=0.5, marks=marks)
         hits.append(hit(Hit, doc, f.score, shown))
     return SearchAnswer(

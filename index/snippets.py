@@ -177,9 +177,9 @@ def best_region(
     """Where a BM25 hit matched best: the focus (centre) of the stretch of about `words` words
     holding the greatest weight of distinct query terms (`weights`: rarer terms weigh more, 1
     each by default; a phrase found whole counts as its terms plus one), the tightest such
-    stretch; and the matched spans (phrases whole, other terms as words) to mark. (None, [])
-    when no term is in the text."""
-    found = term_spans(text[:_SCAN_CHARS], terms)
+    stretch; and the matched spans to mark: `phrases` where found whole, `terms` (the words
+    searched on their own) as words. (None, []) when nothing is in the text."""
+    found = term_spans(text[:_SCAN_CHARS], {*terms, *(w for ph in phrases for w in ph)})
     spans: list[tuple[int, int, tuple[str, ...]]] = []  # start, end, the terms it stands for
     used: set[int] = set()
     for ph in phrases:  # consecutive finds with nothing but non-word characters between
@@ -191,7 +191,7 @@ def best_region(
             ):
                 spans.append((run[0][0], run[-1][1], tuple(ph)))
                 used.update(range(i, i + n))
-    spans += [(s, e, (t,)) for i, (s, e, t) in enumerate(found) if i not in used]
+    spans += [(s, e, (t,)) for i, (s, e, t) in enumerate(found) if i not in used and t in terms]
     if not spans:
         return None, []
     spans.sort()
