@@ -12,21 +12,22 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corpuscope import __version__
 from corpuscope.api import errors
-from corpuscope.api.auth import Authenticate
+from corpuscope.api.auth import Authenticate, refuse_default_secrets
 from corpuscope.api.errors import ErrorBody
 from corpuscope.api.limits import BodySizeLimit, RateLimit, RateLimits
-from corpuscope.api.routes import corpora, questions, stats
+from corpuscope.api.routes import corpora, dsr, questions, stats
 from corpuscope.config import Settings
 from corpuscope.index.searcher import Indexes
 from corpuscope.state import State
 from corpuscope.stats.view import StatsView
 from corpuscope.store import Store
+from corpuscope.ui import pages as ui
 
 
 def _warm(settings: Settings) -> None:
@@ -118,6 +119,7 @@ def _install_docs(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over the data directory of `settings` (environment `CORPUSCOPE_*` by default)."""
     settings = settings or Settings()
+    refuse_default_secrets(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -147,13 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.rate_limit, settings.key_rate_limit, settings.rate_limit_storage
     )
     errors.install(app)
-    for router in (questions.router, corpora.router, stats.router):
+    for router in (questions.router, corpora.router, stats.router, dsr.router):
         app.include_router(router, prefix="/v1", responses=_LIMIT_RESPONSES)
     _install_docs(app)
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.state.rate_limits = rate_limits  # the UI's questions spend the same budgets
+    ui.install(app)  # the web UI at /
 
     # Outermost last: errors contained, then who is asking, their rate, then the body.
     app.add_middleware(
@@ -163,5 +164,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RateLimit, limits=rate_limits)
     app.add_middleware(Authenticate, state=app.state.state, rate_limits=rate_limits)
+    app.add_middleware(ui.SecurityHeaders)  # the UI's CSP and headers, on its responses too
     app.add_middleware(ContainErrors, handler=app.exception_handlers[Exception])  # outermost
     return app

@@ -603,10 +603,7 @@ def search_cmd(
     if mode not in asks:
         err.print(f"[red]error:[/] --mode must be one of {', '.join(asks)}")
         raise typer.Exit(2)
-    if not indexes.indexed(filters.corpora or None):
-        err.print("[red]error:[/] nothing is indexed yet: run `corpuscope index --corpus NAME`")
-        raise typer.Exit(2)
-    answer = asks[mode]()
+    answer = asks[mode]()  # a corpus not indexed: NotIndexed (exit 2) with the command to run
     if as_json:
         print(answer.model_dump_json(indent=1))
         return
@@ -770,6 +767,12 @@ def summary_cmd(
 
 keys_app = typer.Typer(help="API keys for the auditor, officer and admin roles.")
 app.add_typer(keys_app, name="keys")
+
+from corpuscope.dsr.cli import audit_app, dsr_app, export_cmd  # noqa: E402 - data-subject requests
+
+app.add_typer(dsr_app, name="dsr")
+app.add_typer(audit_app, name="audit")
+app.command("export")(export_cmd)
 
 
 @keys_app.command("create")

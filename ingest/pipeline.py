@@ -335,8 +335,17 @@ class _ShardWriter:
 
     def publish(self) -> Shard:
         """Quarantine file, then the shard file, then the manifest entry (last)."""
+        from corpuscope.dsr.suppression import IngestFilter
+
         c = self.settings.parquet_compression
         documents = self.normalise()
+        # Suppressed documents (erasure, objection, opt-out rules) are never stored again:
+        # same stable id or text hash, or a rule's domain, URL prefix or identifier.
+        data_dir = self.store.root.parent.parent
+        documents, suppressed = IngestFilter(data_dir, self.task.corpus, self.settings).apply(
+            documents
+        )
+        self.skipped += suppressed
         q_path = self.store.quarantine_dir / f"{self.id}.parquet"
         if self.quarantined:
             q = pa.Table.from_pydict(

@@ -24,6 +24,7 @@ import io
 import tempfile
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ from corpuscope.errors import Damaged, NoStatistics
 from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA, PiiSpan, text_hash
 from corpuscope.store import CorpusStore, parquet_problem, publish_bytes
 
-STATS_VERSION = 3  # 2: pii_by_domain cuts ties at the 50th domain by name; 3: public tables
+# 2: pii_by_domain cuts ties at the 50th domain by name; 3: public tables; 4: PII spans
+# counted at or above their entity's `stats_min_score` only
+STATS_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,8 @@ order by documents desc, example_doc_id limit 100""",
     TableSpec(
         "pii",
         "Personal data per entity type: documents with at least one span, spans, spans per "
-        "million words (of the scanned documents).",
+        "million words (of the scanned documents); spans below their entity's score threshold "
+        "(stats_min_score, in the manifest's inputs) are not counted.",
         """select p.entity_type, count(distinct p.doc_id) as documents, count(*) as spans,
        count(*) * 1e6 / (select sum(n_words) from docs
                          where shard in (select shard_id from pii_shards)) as spans_per_million_words,
@@ -233,20 +237,49 @@ def stats_dir(cs: CorpusStore) -> Path:
     return cs.stats_dir
 
 
+#: The counted spans: a sidecar span counts when its score reaches its entity's threshold
+#: (`pii_min_score`, from `Settings.stats_min_score`; an entity not listed counts every span).
+#: Display redaction, and so the public tables' sizes, use every span.
+COUNTED_PII = """select p.* from pii_spans p
+where p.score >= coalesce((select m.min_score from pii_min_score m
+                           where m.entity_type = p.entity_type), 0)"""
+
+
 def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: Path) -> None:
     """Create `docs`, `shards`, `pii` and `pii_shards` for the inputs a stats manifest names.
     Times are read in UTC (months, first and last seen), whatever the machine's zone."""
     con.execute("SET TimeZone = 'UTC'")
     con.register("shards", _rows(manifest["shards"], ["shard_id", "source", "sha256", "parquet"]))
     con.register("pii_shards", _rows(manifest["pii"], ["shard_id", "sha256", "path"]))
+    from corpuscope.dsr.suppression import hidden_ids
+
+    hidden = hidden_ids(root.parent.parent) if root else frozenset()  # never counted
+    con.register("suppressed", pa.table({"doc_id": pa.array(sorted(hidden), pa.string())}))
     for view, files, schema in (
         ("docs", [root / s["parquet"] for s in manifest["shards"]], DOCUMENT_SCHEMA),
         ("pii", [root / p["path"] for p in manifest["pii"]], PII_SCHEMA),
     ):
         if files:
-            con.read_parquet([str(f) for f in files]).create_view(view)
+            con.read_parquet([str(f) for f in files]).create_view(f"all_{view}")
         else:
-            con.register(view, schema.empty_table())
+            con.register(f"all_{view}", schema.empty_table())
+        con.execute(
+            f"create view {view} as select * from all_{view} "
+            "where doc_id not in (select doc_id from suppressed)"
+        )
+    # Only spans at or above their entity's threshold are counted (`COUNTED_PII`).
+    thresholds = manifest.get("pii_min_score", [])
+    con.register(
+        "pii_min_score",
+        pa.table(
+            {
+                "entity_type": pa.array([t["entity_type"] for t in thresholds], pa.string()),
+                "min_score": pa.array([t["min_score"] for t in thresholds], pa.float64()),
+            }
+        ),
+    )
+    con.execute("alter view pii rename to pii_spans")
+    con.execute(f"create view pii as {COUNTED_PII}")
 
 
 #: The redacted view's `docs`: the shards' rows with the redacted text's words, characters
@@ -398,10 +431,13 @@ def near_duplicates(con: duckdb.DuckDBPyConnection, params: dict[str, Any] = MIN
     )
 
 
-def _inputs(cs: CorpusStore) -> dict[str, Any]:
+def _inputs(cs: CorpusStore, min_score: Mapping[str, float]) -> dict[str, Any]:
     shards = sorted(cs.manifest().done(), key=lambda s: s.shard_id)
     live = cs.live_sidecars(shards)
     return {
+        "pii_min_score": [
+            {"entity_type": k, "min_score": float(v)} for k, v in sorted(min_score.items())
+        ],
         "shards": [
             {"shard_id": s.shard_id, "source": s.source, "sha256": s.sha256, "parquet": s.parquet}
             for s in shards
@@ -433,23 +469,40 @@ def is_current(cs: CorpusStore) -> bool:
     """Were the published statistics computed from the corpus as it is now?"""
     m = read_manifest(cs)
     recorded = Made.from_json(m.get("made")) if m else None
-    return compare(cs.name, "stats", recorded, made(cs)).state == "current"
+    if compare(cs.name, "stats", recorded, made(cs)).state != "current":
+        return False
+    from corpuscope.dsr.suppression import pending
+
+    return not pending(cs.root.parent.parent, cs.name)  # stale until `dsr apply` rebuilds
 
 
-def build_stats(cs: CorpusStore, threads: int = 2, memory_limit: str = "2GB") -> dict[str, Any]:
+def build_stats(
+    cs: CorpusStore,
+    threads: int = 2,
+    memory_limit: str = "2GB",
+    min_score: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """Compute every table and publish them with the manifest (last). Returns the manifest.
-    Two builds of one corpus run one after the other (each removes the files the manifest
-    it replaces no longer names, which must not be the other's)."""
+    `min_score`: per entity, the least score of a counted PII span (default: the setting
+    `stats_min_score`, from the environment). Two builds of one corpus run one after the
+    other (each removes the files the manifest it replaces no longer names, which must not
+    be the other's)."""
+    if min_score is None:
+        from corpuscope.config import Settings
+
+        min_score = Settings().stats_min_score
     folder = stats_dir(cs)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        return _build_stats(cs, threads, memory_limit)
+        return _build_stats(cs, threads, memory_limit, min_score)
 
 
-def _build_stats(cs: CorpusStore, threads: int, memory_limit: str) -> dict[str, Any]:
+def _build_stats(
+    cs: CorpusStore, threads: int, memory_limit: str, min_score: Mapping[str, float]
+) -> dict[str, Any]:
     t0 = time.perf_counter()
-    inputs = _inputs(cs)
+    inputs = _inputs(cs, min_score)
     damaged = [
         f"{rel}: {problem}"
         for rel in [s["parquet"] for s in inputs["shards"]] + [p["path"] for p in inputs["pii"]]

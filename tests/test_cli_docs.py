@@ -83,7 +83,7 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     assert s.shard_docs == 123 and s.data == tmp_path
 
 
-PACKAGE_FOLDERS = ("corpuscope", "ingest", "privacy", "index", "stats", "api", "ui")
+PACKAGE_FOLDERS = ("corpuscope", "ingest", "privacy", "index", "stats", "dsr", "api", "ui")
 
 
 def test_architecture_doc_matches_the_tree():
