@@ -402,7 +402,8 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (ma
 def run_source(
     task: SourceTask, data_root: str, settings: Settings, force: bool = False
 ) -> list[ShardResult]:
-    """Ingest one source: a ShardResult per shard (written, skipped or failed)."""
+    """Ingest one source: a ShardResult per shard (written, skipped or failed; `unusable`
+    when the source was read to its end and every record of it was quarantined)."""
     keep_freed_memory()
     store = Store(data_root).corpus(task.corpus)
     done = (
@@ -512,7 +513,8 @@ def _fail_shards(
     store: CorpusStore, task: SourceTask, results: list[ShardResult], problem: str
 ) -> list[ShardResult]:
     """Record a source's shards as failed with `problem` (their quarantine is kept to look
-    at; their empty document files are removed): a rerun tries the source again."""
+    at; their empty document files are removed): a rerun tries the source again. Their
+    outcome is `unusable`: failed, with their records and quarantine counted."""
     failed = [
         dataclasses.replace(
             r.shard, status="failed", error=problem, parquet=None, parquet_bytes=0, sha256=None
@@ -523,7 +525,7 @@ def _fail_shards(
     for r in results:
         with contextlib.suppress(FileNotFoundError):
             (store.root / r.shard.parquet).unlink()
-    return [ShardResult("failed", s, task.source, problem) for s in failed]
+    return [ShardResult("unusable", s, task.source, problem) for s in failed]
 
 
 # -- a whole run -------------------------------------------------------------------------------
@@ -552,7 +554,7 @@ def ingest(
             summary.input_bytes += task.size_bytes
             for r in results:
                 _tally(summary, r)
-                if r.outcome == "written":
+                if r.outcome in ("written", "unusable"):
                     reasons.update(r.shard.reasons)
             if on_progress:
                 on_progress(task, results)
@@ -574,11 +576,14 @@ def _tally(summary: IngestSummary, r: ShardResult) -> None:
         summary.shards_skipped += 1
         return
     s = r.shard
-    if r.outcome == "failed":
+    if r.outcome in ("failed", "unusable"):
         summary.shards_failed += 1
         summary.failures.append(
             {"source": r.source, "shard": s.shard_id if s else "", "error": r.error or ""}
         )
+        if r.outcome == "unusable":  # read to its end, every record quarantined (and kept)
+            summary.records_read += s.records
+            summary.quarantined += s.quarantined
         return
     summary.shards_done += 1
     summary.records_read += s.records

@@ -152,6 +152,8 @@ def test_a_source_with_every_record_quarantined_fails_with_the_fix(cli, tmp_path
     r = cli("ingest", path, "--corpus", "q", "--json", expect=1)
     summary = json.loads(r.stdout)
     assert not summary["ok"] and summary["documents_written"] == 0
+    assert summary["records_read"] == summary["quarantined"] == 3
+    assert summary["quarantine_reasons"] == {"missing text field 'text'": 3}
     (failure,) = summary["failures"]
     assert "all 3 records were quarantined" in failure["error"]
     assert "--text-field" in failure["error"]
