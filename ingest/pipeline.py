@@ -482,10 +482,8 @@ def nothing_usable(
         fix = "raise --max-doc-bytes"
     else:
         fix = "see the reasons of its quarantined records"
-    return (
-        f"{task.source}: all {quarantined:,} records were quarantined (most: {top}), so nothing "
-        f"of it was added; {fix}"
-    )
+    every = "its one record was" if quarantined == 1 else f"all {quarantined:,} records were"
+    return f"{task.source}: {every} quarantined (most: {top}), so nothing of it was added; {fix}"
 
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
