@@ -3,13 +3,21 @@
 The passage and each candidate document are cut into index terms (case, punctuation, white
 space and diacritics do not count) and into shingles of `n` consecutive terms. A candidate's
 *coverage* is the share of the passage's shingles it contains; its *longest run* is the
-longest stretch of passage words found in the same order in the document. The verdict:
+longest stretch of passage words found in the same order in the document. Each candidate
+gets a verdict (`Thresholds`, from the settings `membership_*`), and the passage gets its
+strongest candidate's:
 
 - ``verbatim``: every passage word, in order, in one run (coverage 1);
-- ``near-duplicate``: coverage at least `NEAR` (survives a sentence dropped or inserted and
-  a few words changed, which each cost at most `n` shingles: 3 below `LONG` words, else 5);
-- ``partial``: coverage at least `PARTIAL`, or a run of at least `RUN` words;
+- ``near-duplicate``: coverage at least `membership_near_coverage` (survives a sentence
+  dropped or inserted and a few words changed, which each cost at most `n` shingles: 3
+  below `LONG` words, else 5);
+- ``partial``: coverage at least `membership_min_coverage` *and* a run of at least
+  `membership_min_run` words (all the words of a shorter passage);
 - ``not-found``: otherwise.
+
+Only documents that reach ``partial`` or better are evidence: one that shares a common
+phrase ("the next morning") with the passage is scored but never listed. The thresholds
+are calibrated by bench/membership_quality.py (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -298,16 +306,28 @@ def explain(
         )
     pct = f"{round(100 * best.coverage)}%" if best else "0%"
     if shown == "verbatim":
-        said = f"The whole passage appears word for word (case, punctuation and spacing aside) in a document among {scope}"
+        said = (
+            "The whole passage appears word for word (case, punctuation and spacing aside) "
+            f"in a document among {scope}"
+        )
     elif shown == "near-duplicate":
-        said = f"Most of the passage ({pct} of it) appears with small differences (words changed, added or left out) in a document among {scope}"
+        said = (
+            f"Most of the passage ({pct} of it) appears with small differences (words "
+            f"changed, added or left out) in a document among {scope}"
+        )
     elif shown == "partial":
-        said = f"Only part of the passage ({pct} of it, at most {best.longest_run} words in a row) appears in a document among {scope}"
+        said = (
+            f"Only part of the passage ({pct} of it, at most {best.longest_run} words in a "
+            f"row) appears in a document among {scope}"
+        )
     else:
         said = (
             f"No document among {scope} shares enough of the passage to suggest it was there "
             f"(at least {round(100 * t.min_coverage)}% of it and {t.min_run} words in a row)"
         )
     if got.partial:
-        said += "; the time limit stopped the check before every candidate was read, so a closer match may have been missed"
+        said += (
+            "; the time limit stopped the check before every candidate was read, so a "
+            "closer match may have been missed"
+        )
     return said + "."
