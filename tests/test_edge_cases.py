@@ -145,8 +145,8 @@ def test_changing_max_doc_bytes_reprocesses_quarantined_records(tmp_path: Path, 
     path = tmp_path / "big.jsonl"
     path.write_text(json.dumps({"text": "x" * 2000}) + "\n")
     first = json.loads(
-        cli("ingest", path, "--corpus", "b", "--max-doc-bytes", 1000, "--json").stdout
-    )
+        cli("ingest", path, "--corpus", "b", "--max-doc-bytes", 1000, "--json", expect=1).stdout
+    )  # every record quarantined: the source fails, naming the fix
     assert first["quarantined"] == 1
     again = json.loads(
         cli("ingest", path, "--corpus", "b", "--max-doc-bytes", 5000, "--json").stdout
