@@ -139,7 +139,9 @@ def csrf_checked(request: Request, form: dict[str, str]) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD, "")
     if not cookie or not hmac.compare_digest(sent, _token(request, cookie)):
-        raise Forbidden("the form's security token is missing or stale: reload the page and try again")
+        raise Forbidden(
+            "the form's security token is missing or stale: reload the page and try again"
+        )
 
 
 class Forbidden(CorpuscopeError):
@@ -188,9 +190,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 async def form_of(request: Request) -> dict[str, str]:
     """A posted URL-encoded form (the body is bounded by `max_body_bytes`), first values."""
-    if not request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise UsageError("send the form as application/x-www-form-urlencoded")
     body = (await request.body()).decode("utf-8", "replace")
     parsed = parse_qs(body, keep_blank_values=True, max_num_fields=64)
@@ -439,9 +439,7 @@ def _points(key: str, tables: dict[str, list[dict]]) -> list[tuple[str, float]]:
             if r.get("documents") is not None
         ]
     if key == "pii":
-        return [
-            (r["entity_type"], r["spans"]) for r in tables["pii"] if r.get("spans") is not None
-        ]
+        return [(r["entity_type"], r["spans"]) for r in tables["pii"] if r.get("spans") is not None]
     exact_rows, near_rows = tables["duplicates_exact"], tables["near_duplicates"]
     out = []
     if exact_rows and exact_rows[0].get("documents_in_groups") is not None:
@@ -488,7 +486,10 @@ def _sources(request: Request, corpus: str) -> list[str]:
 def _corpora_listing(request: Request) -> list[dict[str, Any]]:
     settings = request.app.state.settings
     infos = as_seen(
-        listed(request.app.state.indexes), True, settings.small_cell_threshold, request.app.state.stats
+        listed(request.app.state.indexes),
+        True,
+        settings.small_cell_threshold,
+        request.app.state.stats,
     )
     return [
         {"info": i, "overview": _overview(request, i.name), "sources": _sources(request, i.name)}
@@ -600,6 +601,8 @@ async def about_page(request: Request) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Serve the UI from `app`: its pages, its static files and its headers."""
+    from corpuscope.ui import cases  # it builds on this module
+
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(router)
-
+    app.include_router(cases.router)
