@@ -351,12 +351,9 @@ def search(
     query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
     cis = targets(indexes, filters)
     doc_freq = doc_freq_over(lambda: [s for ci in cis for s in ci.searchers()])
-    parsed, searched, dropped = parse_public(  # plain text past max_clauses: its rarest words
-        query_words,
-        build_schema(),
-        settings,
-        doc_freq,
-    )
+    # Plain text past max_clauses: its rarest words; syntax it cannot read: plain words.
+    read = parse_public(query_words, build_schema(), settings, doc_freq)
+    parsed, searched, dropped = read.query, read.terms, read.dropped
     check_page(k, offset, settings)
 
     def build(ci: CorpusIndex) -> tantivy.Query:
@@ -372,7 +369,7 @@ def search(
     terms = set(searched)
     page = [] if withheld else found[offset : offset + k]
     weights = _idf(terms, doc_freq, sum(ci.num_docs() for ci in cis)) if page else {}
-    phrases = _phrases(query_words, terms)
+    phrases = _phrases(query_words, terms) if read.read_as == "query" else []
     loose = set(tokenize(_QUOTED.sub(" ", query_words))) & terms  # words searched on their own
     single = loose | (terms - {w for p in phrases for w in p})
     hits = []
@@ -385,6 +382,8 @@ def search(
         query=q,
         redacted=[r.entity_type for r in replaced],
         dropped=dropped,
+        read_as=read.read_as,
+        read_as_reason=read.reason,
         corpora=[c.name for c in cis],
         total=None if withheld else total,
         withheld=withheld,

@@ -18,13 +18,32 @@ built with `tantivy.Query` constructors, so only what is provably bounded can be
               | "timestamp:" (when | "[" when "TO" when "]" | ">" when | ">=" when | …)
 
 Words are cut and folded by the index's own analyser (`index.schema`), so a word written with
-punctuation inside (``e-mail``) is the phrase of its parts, as tantivy's parser makes it. What
-the grammar does not have is refused with a `QueryError` (HTTP 422) that says what to write
-instead and never quotes the query: any other field name (``pii``, ``unit``, ``shard``,
-``doc_id``, ``url``, …), a range or comparison on a field other than the time, regexes,
-wildcards (a lone ``*`` is every document, not a wildcard: nothing is expanded), ``~`` after
-a word (fuzzy), boosts, backslash escapes. Every word of every phrase
-and every field clause counts towards `max_clauses`, a clause said twice once in plain text.
+punctuation inside (``e-mail``) is the phrase of its parts, as tantivy's parser makes it.
+
+Where the line runs (docs/api.md, "The search query language"). Text people paste holds query
+syntax by accident: "Note: the results", an unclosed parenthesis or quote, "AND" at the end of
+a line, a footnote's ``*``, ``x^2``, ``--``. A query whose syntax cannot be read is therefore
+read as plain words instead (`_read_words`: white space, double quotes and parentheses
+separate them; everything else is punctuation), shortened like any plain text, and the answer
+says so (`Parsed.read_as` is ``"words"``, `Parsed.reason` says why in one line that never
+quotes the query). Cannot be read: a word before a ``:`` that is not a field, a field's colon
+followed by a space, an unclosed quote or parenthesis, a closing one with no opening one,
+operators in odd places (``fox AND``, ``OR OR``, ``NOT -x``, a +/-/NOT side of OR, ``--x``),
+wildcards, ``~`` after a word, boosts and backslashes on words or after a phrase, a phrase
+glued to what follows it, a lone ``*`` side by side with words (what stands where a clause
+should). What *is* read but asks for what the language does not run is refused with a
+`QueryError` (HTTP 422) that says what to write instead and never quotes the query, exactly
+as a well-formed query was before: the name of a field the public may not search
+(`HIDDEN_FIELDS`: the index's other fields, the stored document's columns, the personal-data
+sidecar's; in any case, width, quoting, escaping or dotted, even with a space before the
+colon; checked on the whole text before anything else, so no reading of the rest lets one
+through), a range or comparison on anything but the time (also ``[a TO z]`` on the text), a
+regex (``/…/``), a field value that is not one plain term or date, a slop over `max_slop`,
+groups nested past MAX_DEPTH, a phrase or punctuation-joined word of more than
+`max_phrase_words` words, a query or group that only excludes, structure past the cap (below),
+and a query with no word at all. Every word of every phrase and every field clause counts
+towards `max_clauses`, a clause said twice once in plain text. The decision reads the text
+alone (the service redacts a query before it is parsed), never a document count.
 
 The bound on cost, measured on the 213,000-document benchmark corpus (docs/api.md): a
 phrase's work grows with the positions of its words times the slop, and with a slop past the
@@ -40,24 +59,28 @@ MAP from 0.265 to 0.271, docs/benchmarks.md).
 Plain text, bare words and nothing else, as people paste it, is never refused for its length
 in words: past `max_clauses` distinct terms it is shortened to its most informative words
 (`_reduce`: the rarest in the public index of the corpora searched), and the answer names the
-words dropped. Anything with structure (a phrase, a group, an operator, a +/- prefix, a field)
-past the cap is refused as before.
+words dropped. Text whose only structure is what prose has (double quotes without a slop,
+parentheses) is read as plain words past the cap and shortened the same way (the answer says
+so); a query with operators, +/- prefixes, fields, a slop or ``*`` past the cap is refused.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.schema import positioned
+from corpuscope.index.schema import KEYWORDS, positioned
+from corpuscope.models.documents import DOCUMENT_SCHEMA
 
 #: Groups in parentheses may nest this deep and no deeper.
 MAX_DEPTH = 8
@@ -65,6 +88,13 @@ MAX_DEPTH = 8
 KEYWORD_FIELDS = ("corpus", "domain", "language")
 TIME_FIELD = "timestamp"
 PUBLIC_FIELDS = (*KEYWORD_FIELDS, TIME_FIELD)
+#: Names refused before a ':' in any spelling: the index's other fields, the stored document's
+#: columns and the personal-data sidecar's (a hidden field is never read as text by mistake).
+HIDDEN_FIELDS = frozenset(
+    {*KEYWORDS, "url", "text", *DOCUMENT_SCHEMA.names, "pii", "spans", "value_hash", "entity_type"}
+) - set(PUBLIC_FIELDS)
+#: How a query was read (`Parsed.read_as`): in the language, or as plain words.
+QUERY, WORDS = "query", "words"
 
 _SHOULD, _MUST, _NOT = "should", "must", "not"
 _OCCUR = {_SHOULD: tantivy.Occur.Should, _MUST: tantivy.Occur.Must, _NOT: tantivy.Occur.MustNot}
@@ -79,6 +109,39 @@ _WHEN_HELP = (
     "timestamp:[2019-01-01 TO 2020-01-01] (* for an open end), timestamp:>=2019-05"
 )
 _QUOTE_TIP = " (to search it as text, put it in double quotes)"
+_NOT_A_FIELD = (
+    "a word before a ':' is not a field (only corpus, domain, language and timestamp are): "
+    "the ':' is punctuation"
+)
+_NO_VALUE = (
+    "a field's value goes right after its colon (domain:example.com): a ':' with a space "
+    "after it is punctuation"
+)
+
+
+class _Unreadable(QueryError):
+    """Syntax that cannot be read: the query is read as plain words instead (`_read_words`),
+    never refused for it. The message is the one-line reason the answer gives (`Parsed`); `at`
+    is where `_lex` goes on reading, for the refusals the rest may hold (None: the end)."""
+
+    def __init__(self, message: str, at: int | None = None):
+        super().__init__(message)
+        self.at = at
+
+
+class Parsed(NamedTuple):
+    """A public query, read: what to search and what the answer says about the reading."""
+
+    query: tantivy.Query
+    #: The text terms searched for (as the index holds them, in order, once each; excluded
+    #: ones left out), which snippets highlight.
+    terms: list[str]
+    #: Words of plain text past `max_clauses` not searched (`_reduce`), in query order.
+    dropped: list[str]
+    #: QUERY: read in the language; WORDS: read as plain words, because of `reason`.
+    read_as: str = QUERY
+    #: Why it was read as words (one line, never quoting the query); None for QUERY.
+    reason: str | None = None
 
 
 # -- what a query says, before it becomes a tantivy query ----------------------------------------
@@ -120,13 +183,21 @@ _Node = _Text | _All | _Keyword | _Range | _Group
 
 
 class _Budget:
-    """Terms counted as they are read (each word of a phrase, each field), and whether the query
-    is plain text: bare words only, nothing that `_reduce` could not keep or drop as a whole."""
+    """Terms counted as they are read (each word of a phrase, each field), whether the query is
+    plain text (bare words only, nothing that `_reduce` could not keep or drop as a whole) and
+    whether its only structure is prose's (quotes without a slop, parentheses)."""
 
     def __init__(self, settings: Settings):
         self.used = 0
         self.limit = settings.max_clauses
         self.plain = True
+        self.prose = True
+        self.unreadable: str | None = None
+        self.long_word = False  # a word joined by punctuation past max_phrase_words parts
+
+    def cannot_read(self, exc: _Unreadable) -> None:
+        """Note the first syntax that cannot be read (the query is then read as words)."""
+        self.unreadable = self.unreadable or str(exc)
 
     def take(self, n: int) -> None:
         self.used += n
@@ -137,9 +208,9 @@ class _Budget:
         if self.used > self.limit:
             raise QueryError(
                 f"the query searches more than {self.limit} terms (each word of a phrase and "
-                f"each field counts); at most {self.limit} are allowed (plain words are "
-                "shortened to the most informative ones; a query with phrases, fields, groups or "
-                "operators is not)"
+                f"each field counts); at most {self.limit} are allowed (plain words, quotes and "
+                "parentheses are read as words and shortened to the most informative ones; a "
+                "query with operators, +/- prefixes, fields, a slop or * is not)"
             )
 
 
@@ -147,6 +218,10 @@ class _Budget:
 _LP, _RP, _OP, _PREFIX, _ATOM = "(", ")", "op", "prefix", "atom"
 _YEAR_MONTH = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: A range on the text (``[a TO z]``, ``{a TO z}``): refused, not read as words.
+_RANGE = re.compile(r"[\[{][^\s\]}]*\s+TO\s+[^\s\]}]*[\]}]")
+#: What separates the words of a query read as plain words (`_read_words`).
+_PIECES = re.compile(r'[\s()"]+')
 
 
 def _ends(q: str, k: int) -> bool:
@@ -154,79 +229,101 @@ def _ends(q: str, k: int) -> bool:
     return k >= len(q) or q[k].isspace() or q[k] == ")"
 
 
-def _check_end(q: str, k: int, what: str) -> None:
-    """After a phrase or a quoted or bracketed value: nothing may stick to it."""
+def _stuck(q: str, k: int, what: str, colon: str = _FIELD_HELP) -> str | None:
+    """What is wrong with the character at k, right after a phrase or a quoted or bracketed
+    value (None: it ends there, as it must)."""
     if _ends(q, k):
-        return
+        return None
     c = q[k]
     if c == "*":
-        raise QueryError("wildcards (*) are not supported")
+        return "wildcards (*) are not supported"
     if c == "^":
-        raise QueryError("boosts (^) are not supported")
+        return "boosts (^) are not supported"
     if c == ":":
-        raise QueryError(_FIELD_HELP)
+        return colon
     if c == "~":
-        raise QueryError(f"~ is only allowed once, right after a phrase's closing quote ({what})")
-    raise QueryError(f"leave a space after {what}")
+        return f"~ is only allowed once, right after a phrase's closing quote ({what})"
+    return f"leave a space after {what}"
+
+
+def _check_end(q: str, k: int, what: str) -> None:
+    """After a field's quoted or bracketed value: nothing may stick to it."""
+    if message := _stuck(q, k, what):
+        raise QueryError(message)
 
 
 def _check_word(word: str) -> None:
-    """A bare word with the syntax of something the language refuses."""
-    if len(word) > 1 and word[0] == "/":
+    """A bare word with syntax: a regex (``/…/``) is refused; a wildcard, ``~``, ``^`` or
+    backslash cannot be read (the query is read as plain words)."""
+    if len(word) > 2 and word[0] == "/" and word[-1] == "/":
         raise QueryError("regular expressions are not supported" + _QUOTE_TIP)
     if "*" in word:
-        raise QueryError("wildcards (*) are not supported" + _QUOTE_TIP)
+        raise _Unreadable("wildcards (*) are not supported: the * is punctuation")
     if "~" in word:
-        raise QueryError(
-            "~ after a word (fuzzy matching) is not supported; ~N is the slop of a phrase: "
-            '"two words"~1' + _QUOTE_TIP
+        raise _Unreadable(
+            "~ after a word (fuzzy matching) is not supported (~N is the slop of a phrase: "
+            '"two words"~1): the ~ is punctuation'
         )
     if "^" in word:
-        raise QueryError("boosts (^) are not supported" + _QUOTE_TIP)
+        raise _Unreadable("boosts (^) are not supported: the ^ is punctuation")
     if "\\" in word:
-        raise QueryError("backslash escapes are not supported" + _QUOTE_TIP)
-    if word[0] in "[{":
-        raise QueryError("ranges are only allowed on the time: timestamp:[2019 TO 2020]")
+        raise _Unreadable("backslash escapes are not supported: the backslash is punctuation")
 
 
-def _text(text: str, slop: int, settings: Settings, budget: _Budget) -> _Text | None:
-    """The words of a bare word or a phrase (None: the analyser keeps none of them)."""
+def _too_long(settings: Settings) -> QueryError:
+    return QueryError(
+        f"a phrase (or a word joined by punctuation) has more than "
+        f"{settings.max_phrase_words} words; at most {settings.max_phrase_words} are allowed"
+    )
+
+
+def _text(
+    text: str, slop: int, settings: Settings, budget: _Budget, joined: bool = False
+) -> _Text | None:
+    """The words of a bare word or a phrase (None: the analyser keeps none of them). A word
+    `joined` by punctuation past `max_phrase_words` parts is refused only once the query has
+    been read in the language (`_read_query`): in text read as words (a URL, whose colon makes
+    it so) it is its separate words."""
     words = positioned(text)
     if not words:
         return None
     if len(words) > settings.max_phrase_words:
-        raise QueryError(
-            f"a phrase (or a word joined by punctuation) has more than "
-            f"{settings.max_phrase_words} words; at most {settings.max_phrase_words} are allowed"
-        )
+        if not joined:
+            raise _too_long(settings)
+        budget.long_word = True
+        return None
     budget.take(len(words))
     first = words[0][0]
     return _Text(tuple((p - first, t) for p, t in words), slop if len(words) > 1 else 0)
 
 
-def _quoted(q: str, i: int) -> tuple[str, int]:
+def _quoted(q: str, i: int, error: type[QueryError] = QueryError) -> tuple[str, int]:
     """The text between the double quote at i and the next one, and the position after it."""
     j = q.find('"', i + 1)
     if j < 0:
-        raise QueryError("a double quote is not closed")
+        raise error("a double quote is not closed")
     return q[i + 1 : j], j + 1
 
 
 def _phrase(q: str, i: int, settings: Settings, budget: _Budget) -> tuple[_Text | None, int]:
-    text, k = _quoted(q, i)
+    text, k = _quoted(q, i, _Unreadable)
     slop = 0
     if k < len(q) and q[k] == "~":
+        budget.prose = False
         m = k + 1
         while m < len(q) and "0" <= q[m] <= "9":
             m += 1
         digits = q[k + 1 : m]
-        if not digits or len(digits) > 3 or int(digits) > settings.max_slop:
+        if not digits:
+            raise _Unreadable("~ after a phrase's closing quote is not followed by its slop", m)
+        if len(digits) > 3 or int(digits) > settings.max_slop:
             raise QueryError(
                 f"the slop of a phrase (~N after its closing quote) is a number from 0 to "
                 f"{settings.max_slop}"
             )
         slop, k = int(digits), m
-    _check_end(q, k, "a phrase")
+    if message := _stuck(q, k, "a phrase", _NOT_A_FIELD):
+        raise _Unreadable(message, k + 1)
     return _text(text, slop, settings, budget), k
 
 
@@ -340,10 +437,39 @@ def _time(q: str, k: int, budget: _Budget) -> tuple[_Range, int]:
     return node, k
 
 
+def _hidden(name: str) -> bool:
+    """Whether `name` spells a hidden field: in any case or width, with quotes, backslashes or
+    other punctuation around or inside it, or as a part of a dotted name."""
+    folded = unicodedata.normalize("NFKC", name).casefold().replace("\\", "")
+    return any(part in HIDDEN_FIELDS for part in re.split(r"[^0-9a-z_]+", folded))
+
+
+def _refuse_hidden_fields(q: str) -> None:
+    """Refuse a query that names a hidden field before a ':' outside a phrase (white space may
+    come between the name and the colon), however the rest of it reads."""
+    quotes = [m.start() for m in re.finditer('"', q)]
+    for colon in (m.start() for m in re.finditer(":", q)):
+        before = sum(1 for p in quotes if p < colon)
+        if before % 2 and before < len(quotes):
+            continue  # inside a closed phrase: text
+        end = colon
+        while end > 0 and q[end - 1].isspace():
+            end -= 1
+        start = end
+        while start > 0 and not q[start - 1].isspace() and q[start - 1] not in "():":
+            start -= 1
+        if start < end and _hidden(q[start:end]):
+            raise QueryError(_FIELD_HELP)
+
+
 def _field(q: str, name: str, k: int, budget: _Budget) -> tuple[_Node, int]:
     field = name.lower()
     if field not in PUBLIC_FIELDS:
-        raise QueryError(_FIELD_HELP)
+        if _hidden(name):  # `_refuse_hidden_fields` has refused it already
+            raise QueryError(_FIELD_HELP)
+        raise _Unreadable(_NOT_A_FIELD)
+    if _ends(q, k):
+        raise _Unreadable(_NO_VALUE)
     if field == TIME_FIELD:
         return _time(q, k, budget)
     return _keyword(q, field, k, budget)
@@ -368,7 +494,9 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
                 i += 1  # a lone + or - is punctuation
                 continue
             if after in "+-":
-                raise QueryError("write one + or - before a word, phrase, field or group")
+                i += 1
+                budget.cannot_read(_Unreadable("a + or - is not followed by a word or group"))
+                continue
             out.append((_PREFIX, c))
             i += 1
             if after == "(":
@@ -376,15 +504,27 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
             c = after
         if c == '"':
             budget.plain = False  # a phrase is kept or refused, never shortened
-            node, i = _phrase(q, i, settings, budget)
+            try:
+                node, i = _phrase(q, i, settings, budget)
+            except _Unreadable as exc:  # read on: a refusal further on still refuses
+                budget.cannot_read(exc)
+                i = n if exc.at is None else exc.at
+                continue
             out.append((_ATOM, node))
             continue
+        if c in "[{" and _RANGE.match(q, i):
+            raise QueryError("ranges are only allowed on the time: timestamp:[2019 TO 2020]")
         j = i
         while j < n and not q[j].isspace() and q[j] not in '()":':
             j += 1
         word = q[i:j]
         if j < n and q[j] == ":":
-            node, i = _field(q, word, j + 1, budget)
+            try:
+                node, i = _field(q, word, j + 1, budget)
+            except _Unreadable as exc:  # not a field, or no value: the colon is punctuation
+                budget.cannot_read(exc)
+                i = j + 1
+                continue
             out.append((_ATOM, node))
             continue
         i = j
@@ -395,10 +535,18 @@ def _lex(q: str, settings: Settings, budget: _Budget) -> list[tuple[str, object]
             budget.take(1)
             out.append((_ATOM, _All()))
             continue
-        _check_word(word)
-        out.append((_ATOM, _text(word, 0, settings, budget)))
+        try:
+            _check_word(word)
+        except _Unreadable as exc:
+            budget.cannot_read(exc)
+            continue
+        out.append((_ATOM, _text(word, 0, settings, budget, joined=True)))
     if any(kind != _ATOM or not isinstance(node, _Text | None) for kind, node in out):
         budget.plain = False
+    if any(
+        kind not in (_ATOM, _LP, _RP) or not isinstance(node, _Text | None) for kind, node in out
+    ):
+        budget.prose = False
     return out
 
 
@@ -445,6 +593,12 @@ class _Parser:
         items = []
         while (t := self.peek()) is not None and t[0] != _RP:
             items.append(self.clause(depth))
+        lone = any(o == _SHOULD and isinstance(n, _All) for o, n in items)
+        if lone and any(
+            o == _SHOULD and n is not None and not isinstance(n, _All) and not _fields_only(n)
+            for o, n in items
+        ):
+            raise _Unreadable("a lone * (every document) stands side by side with words")
         return _narrowed(items)
 
     def clause(self, depth: int) -> tuple[str, _Node | None]:
@@ -455,8 +609,8 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
         if any(occur != _SHOULD for occur, _ in parts):
-            raise QueryError(
-                "+, - and NOT cannot mark a side of OR: group the alternatives, e.g. (a OR b) -c"
+            raise _Unreadable(
+                "+, - and NOT cannot mark a side of OR (group the alternatives: (a OR b) -c)"
             )
         return _SHOULD, _Group(tuple(parts))
 
@@ -475,7 +629,7 @@ class _Parser:
             self.i += 1
             after = self.peek()
             if after is not None and after[0] in (_OP, _PREFIX):
-                raise QueryError("NOT is followed by a word, phrase, field or group")
+                raise _Unreadable("NOT is not followed by a word, phrase, field or group")
             return _NOT, self.atom(depth)
         if t is not None and t[0] == _PREFIX:
             self.i += 1
@@ -485,7 +639,7 @@ class _Parser:
     def atom(self, depth: int) -> _Node | None:
         t = self.peek()
         if t is None:
-            raise QueryError("the query ends where a word, phrase, field or group should follow")
+            raise _Unreadable("the query ends where a word, phrase, field or group should follow")
         kind, value = t
         if kind == _LP:
             if depth >= MAX_DEPTH:
@@ -493,13 +647,13 @@ class _Parser:
             self.i += 1
             group = self.query(depth + 1)
             if self.peek() is None:
-                raise QueryError("a parenthesis is not closed")
+                raise _Unreadable("a parenthesis is not closed")
             self.i += 1  # the closing one
             return group
         if kind == _RP:
-            raise QueryError("a word, phrase, field or group is missing before a ')'")
+            raise _Unreadable("a word, phrase, field or group is missing before a ')'")
         if kind != _ATOM:
-            raise QueryError("AND, OR and NOT go between words, phrases, fields or groups")
+            raise _Unreadable("AND, OR and NOT go between words, phrases, fields or groups")
         self.i += 1
         return value  # type: ignore[return-value]
 
@@ -605,32 +759,89 @@ def _reduce(
     return shortened, dropped
 
 
-def parse_public(
-    q: str, schema: tantivy.Schema, settings: Settings, doc_freq: DocFreq | None = None
-) -> tuple[tantivy.Query, list[str], list[str]]:
-    """The public query `q` as a tantivy query over `schema`, the text terms it searches for
-    (as the index holds them, in order, once each; excluded ones left out), for highlighting,
-    and the words it dropped: plain text (bare words, nothing else) past `max_clauses` terms
-    is shortened to its most informative words (`_reduce`, ranked by `doc_freq`) rather than
-    refused. Anything the language refuses raises `QueryError`, whose message never quotes
-    the query."""
-    if not q.strip():
-        raise QueryError("the query is empty")
-    if len(q) > settings.max_query_chars:
-        raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
-    budget = _Budget(settings)
-    tokens = _lex(q, settings, budget)  # at most max_query_chars long: bounded work
-    dropped: list[str] = []
-    if budget.used > budget.limit:
-        if not budget.plain:
-            budget.check()
-        tokens, dropped = _reduce(tokens, budget.limit, doc_freq)
-    parser = _Parser(tokens)
-    root = parser.query(0)
-    if parser.peek() is not None:
-        raise QueryError("a closing parenthesis has no opening one")
+def _finish(root: _Group, schema: tantivy.Schema) -> tuple[tantivy.Query, list[str]]:
     terms: list[str] = []
     query = _build(root, schema, False, terms)
     if query is None:
         raise QueryError("the query has no words to search for")
-    return query, list(dict.fromkeys(terms)), dropped
+    return query, list(dict.fromkeys(terms))
+
+
+def _read_query(
+    q: str, schema: tantivy.Schema, settings: Settings, doc_freq: DocFreq | None
+) -> Parsed:
+    """`q` read in the language; `_Unreadable` where its syntax cannot be read."""
+    budget = _Budget(settings)
+    tokens = _lex(q, settings, budget)  # at most max_query_chars long: bounded work
+    if budget.unreadable:
+        raise _Unreadable(budget.unreadable)
+    if budget.long_word:
+        raise _too_long(settings)
+    depth = 0
+    for kind, _ in tokens:  # unbalanced parentheses cannot be read, however deep they go
+        depth += (kind == _LP) - (kind == _RP)
+        if depth < 0:
+            raise _Unreadable("a closing parenthesis has no opening one")
+    if depth:
+        raise _Unreadable("a parenthesis is not closed")
+    parser = _Parser(tokens)
+    root = parser.query(0)
+    if parser.peek() is not None:
+        raise _Unreadable("a closing parenthesis has no opening one")
+    dropped: list[str] = []
+    if budget.used > budget.limit:
+        if budget.plain:
+            tokens, dropped = _reduce(tokens, budget.limit, doc_freq)
+            root = _Parser(tokens).query(0)
+        elif budget.prose:
+            raise _Unreadable(
+                f"past {budget.limit} terms, double quotes and parentheses are punctuation"
+            )
+        else:
+            budget.check()
+    query, terms = _finish(root, schema)
+    return Parsed(query, terms, dropped)
+
+
+def _read_words(
+    q: str, schema: tantivy.Schema, settings: Settings, doc_freq: DocFreq | None, reason: str
+) -> Parsed:
+    """`q` read as plain words: separated by white space, double quotes and parentheses, all
+    other syntax punctuation (a word joined by punctuation is the phrase of its parts, or its
+    separate words past `max_phrase_words`), shortened past `max_clauses` as plain text is."""
+    budget = _Budget(settings)
+    tokens: list[tuple[str, object]] = []
+    for piece in _PIECES.split(q):
+        words = positioned(piece)
+        units = [words] if len(words) <= settings.max_phrase_words else [[w] for w in words]
+        for unit in filter(None, units):
+            first = unit[0][0]
+            tokens.append((_ATOM, _Text(tuple((p - first, t) for p, t in unit))))
+            budget.take(len(unit))
+    dropped: list[str] = []
+    if budget.used > budget.limit:
+        tokens, dropped = _reduce(tokens, budget.limit, doc_freq)
+    query, terms = _finish(_Parser(tokens).query(0), schema)
+    return Parsed(query, terms, dropped, WORDS, reason)
+
+
+def parse_public(
+    q: str, schema: tantivy.Schema, settings: Settings, doc_freq: DocFreq | None = None
+) -> Parsed:
+    """The public query `q` as a tantivy query over `schema`, the text terms it searches for
+    (as the index holds them, in order, once each; excluded ones left out), for highlighting,
+    the words it dropped (plain text past `max_clauses` terms is shortened to its most
+    informative words, `_reduce` ranked by `doc_freq`, rather than refused) and how it was
+    read: in the language, or as plain words where its syntax cannot be read (`_Unreadable`,
+    the reason said). What the language reads but does not allow raises `QueryError`, whose
+    message never quotes the query; so does a hidden field's name before a ':' anywhere."""
+    if not q.strip():
+        raise QueryError("the query is empty")
+    if len(q) > settings.max_query_chars:
+        raise QueryError(f"the query is longer than {settings.max_query_chars} characters")
+    _refuse_hidden_fields(q)
+    try:
+        return _read_query(q, schema, settings, doc_freq)
+    except _Unreadable as exc:
+        reason = str(exc)
+    return _read_words(q, schema, settings, doc_freq, reason)

@@ -2,8 +2,11 @@
 
 Every construct is parsed and run on an index built from a few written documents (ingest,
 scan, index: the real pipeline); every refused construct raises `QueryError` without quoting
-the query; hidden fields are refused in every spelling; a big slop is refused; random text
-never raises anything else (hypothesis).
+the query; hidden fields are refused in every spelling; a big slop is refused; syntax that
+cannot be read (pasted text) is read as plain words, saying so, shortened as plain text is,
+with every refusal still refused wherever it stands; a pasted paragraph is answered on the
+real samples, and its reading never depends on personal data; random text never raises
+anything else (hypothesis).
 """
 
 from __future__ import annotations
@@ -22,10 +25,20 @@ from corpuscope import jobs
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
 from corpuscope.index.query import search
-from corpuscope.index.querylang import MAX_DEPTH, doc_freq_over, parse_public
-from corpuscope.index.schema import tokenize
+from corpuscope.index.querylang import (
+    HIDDEN_FIELDS,
+    MAX_DEPTH,
+    PUBLIC_FIELDS,
+    QUERY,
+    WORDS,
+    Parsed,
+    doc_freq_over,
+    parse_public,
+)
+from corpuscope.index.schema import KEYWORDS, tokenize
 from corpuscope.index.searcher import Indexes
 from corpuscope.models.answers import Filters
+from corpuscope.models.documents import DOCUMENT_SCHEMA
 from corpuscope.store import Store
 
 CORPUS = "tiny"
@@ -99,14 +112,18 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return SimpleNamespace(indexes=indexes, ci=ci, settings=settings, stored=stored)
 
 
+def read(tiny: SimpleNamespace, q: str, settings: Settings | None = None, counts=None) -> Parsed:
+    return parse_public(q, tiny.ci.schema, settings or tiny.settings, counts)
+
+
 def found(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> set[str]:
-    query, _, _ = parse_public(q, tiny.ci.schema, settings or tiny.settings)
+    query = read(tiny, q, settings).query
     _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
     return {tiny.indexes.fetch(f).url.rsplit("/", 1)[1] for f in hits}
 
 
 def terms(tiny: SimpleNamespace, q: str) -> list[str]:
-    return parse_public(q, tiny.ci.schema, tiny.settings)[1]
+    return read(tiny, q).terms
 
 
 def refused(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> str:
@@ -194,6 +211,7 @@ def refused(tiny: SimpleNamespace, q: str, settings: Settings | None = None) -> 
 )
 def test_construct_finds(tiny, q: str, expected: set[str]):
     assert found(tiny, q) == expected
+    assert read(tiny, q)[3:] == (QUERY, None)  # read in the language, not as words
 
 
 def test_language_field(tiny):
@@ -222,14 +240,14 @@ def test_terms_for_highlighting(tiny):
 
 
 def test_a_clause_said_twice_is_searched_once(tiny):
-    once = str(parse_public('"the of"~2', tiny.ci.schema, tiny.settings)[0])
-    twice = str(parse_public('"the of"~2 "the of"~2', tiny.ci.schema, tiny.settings)[0])
+    once = str(read(tiny, '"the of"~2').query)
+    twice = str(read(tiny, '"the of"~2 "the of"~2').query)
     assert twice.count("PhraseQuery") == once.count("PhraseQuery") == 1
     assert found(tiny, "fox fox +fox") == {"1", "2", "5"}
 
 
 def scores(tiny: SimpleNamespace, q: str) -> dict[str, float]:
-    query = parse_public(q, tiny.ci.schema, tiny.settings)[0]
+    query = read(tiny, q).query
     _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
     return {tiny.indexes.fetch(f).url.rsplit("/", 1)[1]: f.score for f in hits}
 
@@ -246,10 +264,11 @@ def test_a_word_said_twice_weighs_twice(tiny):
 
 
 def test_returns_a_tantivy_query(tiny):
-    query, words, dropped = parse_public("fox", tiny.ci.schema, tiny.settings)
+    query, words, dropped, read_as, reason = read(tiny, "fox")
     assert isinstance(query, tantivy.Query)
     assert words == ["fox"]
     assert dropped == []
+    assert (read_as, reason) == (QUERY, None)
 
 
 # -- what it refuses -----------------------------------------------------------------------------
@@ -275,20 +294,26 @@ HIDDEN = [
     f"url:{SECRET}",
     f"text:{SECRET}",
     f"source_id:{SECRET}",
-    f"nosuchfield:{SECRET}",
     f"p\\ii:{SECRET}",
     f"pii\\:{SECRET}",
     f'"pii":{SECRET}',
     f"'pii':{SECRET}",
     f"`pii`:{SECRET}",
     f"pii :{SECRET}",
-    f":{SECRET}",
     f"pii.x:{SECRET}",
     f"domain.pii:{SECRET}",
     f"pii:domain:{SECRET}",
     f"\u201cpii\u201d:{SECRET}",
     f"\uff30\uff29\uff29:{SECRET}",  # full-width PII
     f"NOT pii:{SECRET} fox",
+    f"url: {SECRET}",  # a space after the colon: still the name of a hidden field
+    f"Text:{SECRET}",
+    f"source_id:{SECRET}",
+    f"pii:{SECRET} (",  # unreadable elsewhere: the hidden field is refused all the same
+    f"Note: pii:{SECRET}",
+    f'"unclosed pii:{SECRET}',
+    f"fox* unit:{SECRET}",
+    f"[pii:{SECRET}]",
 ]
 
 
@@ -298,83 +323,141 @@ def test_hidden_fields_refused(tiny, q: str):
     assert SECRET not in message
 
 
-@pytest.mark.parametrize(
-    "q",
-    [
-        "",
-        "   ",
-        "!!!",
-        "-fox",
-        "NOT fox",
-        "-fox -dog",
-        "fox AND (-dog)",
-        "fox*",
-        "**",
-        "*fox",
-        "fo?x*",
-        '"quick fox"*',
-        "fox~",
-        "fox~2",
-        "fox~1 dog",
-        "fox^2",
-        '"quick fox"^2',
-        '"quick fox"~',
-        '"quick fox"~~1',
-        '"quick fox"~1~1',
-        '"quick fox"~x',
-        "/fo.x/",
-        "fox\\ dog",
-        "[a TO z]",
-        "{a TO z}",
-        "domain:[a TO z]",
-        "domain:{a TO z}",
-        "language:>en",
-        "corpus:<=z",
-        "domain:*",
-        "domain:exa*",
-        "domain:/exa.*/",
-        "domain:example~1",
-        "domain:example^2",
-        "domain:(example.com OR example.org)",
-        "domain:",
-        'domain:""',
-        'domain:"unclosed',
-        'domain:"x"y',
-        "timestamp:",
-        "timestamp:yesterday",
-        "timestamp:2019-13-01",
-        "timestamp:[2019 TO]",
-        "timestamp:[2019 2020]",
-        "timestamp:[2019 TO 2020",
-        "timestamp:[* TO *]",
-        "timestamp:[2021 TO 2019]",
-        "timestamp:>",
-        "timestamp:>*",
-        "timestamp:[2019 TO 2020]x",
-        '"unclosed phrase',
-        '"quick fox"dog',
-        "(fox",
-        "fox)",
-        ")fox(",
-        "()",
-        "fox AND",
-        "AND fox",
-        "fox OR OR dog",
-        "fox AND OR dog",
-        "NOT NOT fox",
-        "NOT -fox",
-        "--fox",
-        "+-fox",
-        "fox OR -dog",
-        "fox OR +dog",
-        "fox OR NOT dog",
-        "10:30",
-        "http://example.com",
-        "(" * (MAX_DEPTH + 1) + "fox" + ")" * (MAX_DEPTH + 1),
-    ],
-)
+def test_hidden_fields_are_every_field_the_public_may_not_name():
+    """Every field of the index and column of a stored document is public or hidden."""
+    every = {*KEYWORDS, "url", "text", "timestamp", *DOCUMENT_SCHEMA.names}
+    assert every - set(PUBLIC_FIELDS) <= HIDDEN_FIELDS
+    assert not HIDDEN_FIELDS & set(PUBLIC_FIELDS)
+
+
+#: Well-formed queries that ask for what the language does not allow, and queries with no word
+#: to search: refused (422) as before. (Syntax that cannot be read is read as words: below.)
+REFUSED = [
+    "",
+    "   ",
+    "!!!",
+    "**",  # read as words: no word is left
+    "()",
+    "-fox",
+    "NOT fox",
+    "-fox -dog",
+    "fox AND (-dog)",
+    "/fo.x/",
+    "/.*/",
+    "fox /fo.x/",
+    "[a TO z]",
+    "{a TO z}",
+    "domain:[a TO z]",
+    "domain:{a TO z}",
+    "language:>en",
+    "corpus:<=z",
+    "domain:*",
+    "domain:exa*",
+    "domain:/exa.*/",
+    "domain:example~1",
+    "domain:example^2",
+    "domain:(example.com OR example.org)",
+    'domain:""',
+    'domain:"unclosed',
+    'domain:"x"y',
+    "timestamp:yesterday",
+    "timestamp:2019-13-01",
+    "timestamp:[2019 TO]",
+    "timestamp:[2019 2020]",
+    "timestamp:[2019 TO 2020",
+    "timestamp:[* TO *]",
+    "timestamp:[2021 TO 2019]",
+    "timestamp:>",
+    "timestamp:>*",
+    "timestamp:[2019 TO 2020]x",
+    '"quick fox"~3',
+    "(" * (MAX_DEPTH + 1) + "fox" + ")" * (MAX_DEPTH + 1),
+    # A refusal is decided where it stands, whatever cannot be read elsewhere in the text.
+    'fox* "quick fox"~1000',
+    'Note: "quick fox"~9',
+    "(fox /fo.x/",
+    "fox AND [a TO z]",
+    "Note: domain:exa*",
+    "10:30 timestamp:yesterday",
+    "(fox " + "-".join(["fox"] * 17),  # more than max_phrase_words (16) joined
+]
+
+
+@pytest.mark.parametrize("q", REFUSED)
 def test_refused(tiny, q: str):
     assert refused(tiny, q)
+
+
+#: Syntax that cannot be read, as text people paste holds it, and the terms searched when it is
+#: read as plain words instead (white space, double quotes and parentheses separate words; all
+#: other syntax is punctuation). Each of these was refused before (issue 13).
+READ_AS_WORDS = [
+    ("Note: the results", ["note", "the", "results"]),  # not a field: the colon is punctuation
+    (f"nosuchfield:{SECRET}", ["nosuchfield", SECRET]),
+    (f":{SECRET}", [SECRET]),
+    ("10:30", ["10", "30"]),
+    ("http://example.com", ["http", "example", "com"]),
+    ("Language: English", ["language", "english"]),  # a field's colon with a space after it
+    ("domain:", ["domain"]),
+    ("timestamp:", ["timestamp"]),
+    ('"unclosed phrase', ["unclosed", "phrase"]),
+    ('"quick fox"dog', ["quick", "fox", "dog"]),
+    ('"quick fox"*', ["quick", "fox"]),
+    ('"quick fox"^2', ["quick", "fox", "2"]),
+    ('"quick fox"~', ["quick", "fox"]),
+    ('"quick fox"~~1', ["quick", "fox", "1"]),
+    ('"quick fox"~1~1', ["quick", "fox", "1"]),
+    ('"quick fox"~x', ["quick", "fox", "x"]),
+    ('"Note": fox', ["note", "fox"]),
+    ("(fox", ["fox"]),
+    ("fox)", ["fox"]),
+    (")fox(", ["fox"]),
+    ("(" * (MAX_DEPTH + 1) + "fox", ["fox"]),  # unclosed, however deep
+    ("fox AND", ["fox", "and"]),
+    ("AND fox", ["and", "fox"]),
+    ("fox OR OR dog", ["fox", "or", "dog"]),
+    ("fox AND OR dog", ["fox", "and", "or", "dog"]),
+    ("NOT NOT fox", ["not", "fox"]),
+    ("NOT -fox", ["not", "fox"]),
+    ("--fox", ["fox"]),
+    ("+-fox", ["fox"]),
+    ("fox OR -dog", ["fox", "or", "dog"]),
+    ("fox OR +dog", ["fox", "or", "dog"]),
+    ("fox OR NOT dog", ["fox", "or", "not", "dog"]),
+    ("TO BE OR NOT TO BE", ["to", "be", "or", "not"]),
+    ("fox*", ["fox"]),
+    ("*fox", ["fox"]),
+    ("fo?x*", ["fo", "x"]),
+    ("fox~", ["fox"]),
+    ("fox~2", ["fox", "2"]),
+    ("fox~1 dog", ["fox", "1", "dog"]),
+    ("fox^2", ["fox", "2"]),
+    ("x^2 + y^2", ["x", "2", "y"]),
+    ("fox\\ dog", ["fox", "dog"]),
+    ("C:\\Users\\fox", ["c", "users", "fox"]),
+    ("fox * dog", ["fox", "dog"]),  # a lone * beside words is not every document
+    ("the results -- as expected -- hold", ["the", "results", "as", "expected", "hold"]),
+]
+
+
+@pytest.mark.parametrize(("q", "expected"), READ_AS_WORDS)
+def test_unreadable_syntax_is_read_as_words(tiny, q: str, expected: list[str]):
+    parsed = read(tiny, q)
+    assert parsed.read_as == WORDS
+    assert parsed.reason and "\n" not in parsed.reason and SECRET not in parsed.reason
+    assert parsed.terms == expected
+    assert parsed.dropped == []
+    found(tiny, q)  # and tantivy runs it
+
+
+def test_read_as_words_keeps_phrases_of_joined_words(tiny):
+    """As plain text: a word joined by punctuation is the phrase of its parts; past
+    `max_phrase_words` parts (a long URL) it is its separate words, not refused."""
+    assert found(tiny, "Note: e-mail") == {"5"}
+    assert found(tiny, "(quick-fox") == {"2"}  # the phrase, not either word
+    long = "Note: http://" + "/".join(["fox"] * (tiny.settings.max_phrase_words + 1))
+    assert read(tiny, long).read_as == WORDS
+    assert found(tiny, long) == {"1", "2", "5"}
 
 
 def test_big_slop_refused(tiny):
@@ -393,16 +476,27 @@ def test_limits(tiny):
     limit = tiny.settings.max_clauses
     found(tiny, " ".join(["fox"] * limit))
     assert found(tiny, " ".join(["fox"] * (limit + 1))) == {"1", "2", "5"}  # one clause
-    # Past the cap, structure is refused as before: only plain words are shortened.
-    refused(tiny, " ".join(["fox"] * limit) + ' "quick fox"')
+    # Past the cap, prose's structure (quotes, parentheses) is read as words and shortened;
+    # a query's (a slop, operators, prefixes, fields) is refused as before.
+    prose = read(tiny, " ".join(f"w{i}" for i in range(limit)) + ' "quick fox"')
+    assert prose.read_as == WORDS and len(prose.terms) == limit and prose.dropped
+    prose = read(tiny, "(" * 3 + " ".join(f"w{i}" for i in range(limit + 1)) + ")" * 3)
+    assert prose.read_as == WORDS and len(prose.terms) == limit and prose.dropped
     refused(tiny, " ".join(["fox"] * limit) + ' "quick fox"~2')
-    refused(tiny, "(" * 3 + " ".join(f"w{i}" for i in range(limit + 1)) + ")" * 3)
+    refused(tiny, " ".join(["fox"] * limit) + ' "quick fox"~0')
     refused(tiny, " AND ".join(f"w{i}" for i in range(limit + 1)))
     refused(tiny, " ".join(f"+w{i}" for i in range(limit + 1)))
     refused(tiny, " ".join(f"w{i}" for i in range(limit)) + " domain:a")
     few = tiny.settings.model_copy(update={"max_clauses": 3})
     found(tiny, '"quick fox" dog', few)
-    refused(tiny, '"quick brown fox" dog', few)  # each word of a phrase counts
+    assert read(tiny, '"quick fox" dog', few).read_as == QUERY
+    # each word of a phrase counts: past the cap, the phrase is words, the rarest kept
+    assert read(tiny, '"quick brown fox" dog', few, doc_freq(tiny))[1:] == (
+        ["quick", "brown", "dog"],
+        ["fox"],
+        WORDS,
+        "past 3 terms, double quotes and parentheses are punctuation",
+    )
     refused(tiny, "fox domain:a domain:b domain:c", few)  # so does each field
     refused(tiny, "fox (dog (river timestamp:2019))", few)
     words = tiny.settings.max_phrase_words
@@ -410,22 +504,22 @@ def test_limits(tiny):
     refused(tiny, '"' + " ".join(["fox"] * (words + 1)) + '"')
     refused(tiny, "-".join(["fox"] * (words + 1)))  # a word joined by punctuation is a phrase
     refused(tiny, "fox " * 600)  # past max_query_chars
+    refused(tiny, "Note: " + "fox " * 600)
 
 
 def test_messages_never_quote_the_query(tiny):
     for q in (
-        f"{SECRET}*",
-        f"{SECRET}~1",
         f'"{SECRET} {SECRET}"~9',
         f"domain:{SECRET}*",
         f"timestamp:{SECRET}",
         f"timestamp:[{SECRET} TO 2020]",
-        f"{SECRET}:x",
-        f"({SECRET}",
-        f"{SECRET} AND",
         f"-{SECRET}",
+        f"/{SECRET}/",
     ):
         assert SECRET not in refused(tiny, q)
+    for q in (f"{SECRET}*", f"{SECRET}~1", f"{SECRET}:x", f"({SECRET}", f"{SECRET} AND"):
+        parsed = read(tiny, q)
+        assert parsed.read_as == WORDS and SECRET not in parsed.reason
 
 
 # -- long plain text -------------------------------------------------------------------------------
@@ -451,12 +545,15 @@ def counted(tiny: SimpleNamespace) -> Counter[str]:
 
 def test_long_plain_text_is_shortened_not_refused(tiny):
     assert len(LONG.split()) == 73
-    query, searched, dropped = parse_public(LONG, tiny.ci.schema, tiny.settings, doc_freq(tiny))
+    query, searched, dropped, read_as, _ = parse_public(
+        LONG, tiny.ci.schema, tiny.settings, doc_freq(tiny)
+    )
     words = set(tokenize(LONG))
     assert len(words) > tiny.settings.max_clauses  # over the cap even once each
     assert dropped and set(dropped) <= words | {"e mail"}
     assert len(searched) == tiny.settings.max_clauses  # the cap, filled
     assert not set(searched) & set(dropped)
+    assert read_as == QUERY  # plain text is read as it is, only shortened
     _, hits = tiny.indexes.search([tiny.ci], lambda _ci: query, 100)
     assert hits
 
@@ -467,7 +564,7 @@ def test_the_commonest_words_are_dropped(tiny, cap: int):
     commonest (lowest IDF). Checked against document counts taken from the stored text."""
     few = tiny.settings.model_copy(update={"max_clauses": cap})
     words = LONG.replace("e-mail", "")  # single words only, so each costs one clause
-    _, searched, dropped = parse_public(words, tiny.ci.schema, few, doc_freq(tiny))
+    _, searched, dropped, _, _ = parse_public(words, tiny.ci.schema, few, doc_freq(tiny))
     df = counted(tiny)
     assert len(searched) == cap
     assert set(searched) | set(dropped) == set(tokenize(words))
@@ -493,7 +590,7 @@ def test_shortening_ties_and_no_index(tiny):
     # without document counts, the first words are kept
     assert parse_public("the fox weaving engine", tiny.ci.schema, few)[2] == ["weaving", "engine"]
     # a word joined by punctuation is kept or dropped whole, as rare as its rarest part
-    assert parse_public("e-mail the of", tiny.ci.schema, few, doc_freq(tiny))[1:] == (
+    assert parse_public("e-mail the of", tiny.ci.schema, few, doc_freq(tiny))[1:3] == (
         ["e", "mail"],
         ["the", "of"],
     )
@@ -531,6 +628,66 @@ def test_what_is_dropped_never_depends_on_personal_data(indexed):
         assert answer.dropped
         answers.append(answer.model_dump(exclude={"took_ms", "partial"}))
     assert answers[0] == answers[1] == answers[2]
+
+
+#: A CISI-like information need as people paste it (CISI's queries are paragraphs like this):
+#: a colon, parentheses and quotes, and more distinct words than `max_clauses`.
+PASTED = (
+    'Note: I am looking for studies of how people judge the "relevance" of documents found by '
+    "information retrieval systems (library catalogues, citation indexes, abstracting services "
+    'and web search engines), and whether "relevance" as the user sees it agrees with the '
+    "judgements of librarians or indexers; also measures such as precision and recall, the "
+    "cost of searching, the time it takes, and how the needs of scientists, engineers and "
+    "students (for example in chemistry, physics or medicine) differ from those of the general "
+    "public using a city library or a university department's collection."
+)
+
+
+def test_a_pasted_paragraph_is_answered_on_the_real_samples(indexed):
+    """The paragraph is read as plain words (its colon names no field), shortened to the
+    cap's rarest words like any long plain text, and answered with hits; without the colon,
+    its quotes and parentheses past the cap are read as words too; the refusals stand."""
+    settings = Settings(data=indexed)
+    indexes = Indexes(Store(indexed))
+    filters = Filters(corpora=["c4", "commoncrawl"])
+    words = set(tokenize(PASTED))
+    assert len(words) > settings.max_clauses
+    answer = search(indexes, PASTED, settings, filters, k=5)
+    assert answer.read_as == "words" and "':'" in answer.read_as_reason
+    assert answer.hits and answer.total
+    assert answer.dropped and set(answer.dropped) <= words
+    assert len(words) - len(answer.dropped) == settings.max_clauses  # the cap, filled
+    plain = search(indexes, " ".join(tokenize(PASTED)), settings, filters, k=5)
+    assert plain.read_as == "query" and plain.dropped == answer.dropped  # the same shortening
+    assert [h.doc_id for h in plain.hits] == [h.doc_id for h in answer.hits]
+    no_colon = search(indexes, PASTED.replace("Note:", ""), settings, filters, k=5)
+    assert no_colon.read_as == "words" and no_colon.hits and no_colon.dropped
+    short = search(indexes, 'information retrieval "library catalogues" (relevance)', settings)
+    assert (short.read_as, short.read_as_reason, short.dropped) == ("query", None, [])
+    for q in (PASTED + ' "the of"~9', PASTED + " pii:x", PASTED + " url: x", PASTED + " /a.*/"):
+        with pytest.raises(QueryError):
+            search(indexes, q, settings, filters)
+
+
+def test_reading_as_words_never_depends_on_personal_data(indexed):
+    """A pasted query with a colon and a guess at a hidden e-mail address (right: the one in
+    the people corpus; wrong: others) gets the same answer, how it was read included: the
+    query is redacted before it is read, so the address is its type wherever it stands."""
+    settings = Settings(data=indexed)
+    indexes = Indexes(Store(indexed))
+    filters = Filters(corpora=["people", "c4"])
+    answers = []
+    for mail in ("ada.lovelace@example.org", "ada.lovelace@example.com", "zz.q@example.net"):
+        for q in (
+            f'Contact: {mail} (the weaver) wrote about the "pattern book',
+            f"From:{mail} pattern book",
+            f'{PASTED} Reply to: "{mail}"',
+        ):
+            answer = search(indexes, q, settings, filters, k=10)
+            assert answer.read_as == "words" and answer.redacted == ["EMAIL_ADDRESS"]
+            assert mail not in answer.model_dump_json()
+            answers.append(answer.model_dump(exclude={"took_ms", "partial"}))
+    assert answers[0:3] == answers[3:6] == answers[6:9]
 
 
 # -- random text -----------------------------------------------------------------------------------
@@ -599,10 +756,11 @@ FRAGMENTS = [
 @hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_text_is_parsed_or_refused(tiny, q: str):
     try:
-        query, words, _ = parse_public(q, tiny.ci.schema, tiny.settings)
+        query, words, _, read_as, reason = parse_public(q, tiny.ci.schema, tiny.settings)
     except QueryError as exc:
         assert str(exc)
         return
+    assert (read_as == WORDS) == bool(reason) and read_as in (QUERY, WORDS)
     assert isinstance(query, tantivy.Query)
     assert all(isinstance(w, str) and w for w in words)
     tiny.indexes.search([tiny.ci], lambda _ci: query, 10)  # and tantivy runs it

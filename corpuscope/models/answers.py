@@ -24,6 +24,13 @@ DROPPED = (
     "them: the commonest in the corpora searched (lowest IDF over the public, redacted index) "
     "and words no document holds. Empty when every word was searched."
 )
+#: A query whose syntax cannot be read is read as plain words (index/querylang.py).
+READ_AS = (
+    "How the query was read: `query` in the query language (docs/api.md), or `words`: its "
+    "syntax could not be read (an unknown field before a ':', an unclosed quote or "
+    "parenthesis, an operator in an odd place, ...), so it was read as plain words, shortened "
+    "like any long plain text; `read_as_reason` says why. Depends on the redacted query only."
+)
 NOT_SEARCHED = (
     "Corpora asked about that were not searched: not indexed yet (a question over every corpus "
     "only; one that names it is refused with 409) or their index is damaged (`corpuscope "
@@ -117,6 +124,10 @@ class SearchAnswer(Covered):
     query: str  # as searched: personal data in it replaced by its type
     redacted: list[str] = Field([], description=REDACTED)
     dropped: list[str] = Field([], description=DROPPED)
+    read_as: Literal["query", "words"] = Field("query", description=READ_AS)
+    read_as_reason: str | None = Field(
+        None, description="Why the query was read as plain words, in one line (never quoting it)."
+    )
     corpora: list[str]
     total: int | None  # None when withheld
     withheld: bool = Field(False, description=WITHHELD)
