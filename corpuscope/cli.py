@@ -651,7 +651,8 @@ def serve_cmd(
 
     settings = _settings(data_dir, host=host, port=port)
     check_port(settings.host, settings.port)
-    out.print(f"corpuscope API on http://{settings.host}:{settings.port}/docs  (Ctrl-C stops)")
+    base = f"http://{settings.host}:{settings.port}"
+    out.print(f"corpuscope web UI on {base}/  API docs on {base}/docs  (Ctrl-C stops)")
     if workers > 1:  # worker processes build the app from the environment
         os.environ["CORPUSCOPE_DATA"] = str(settings.data.resolve())
         uvicorn.run(
@@ -862,6 +863,13 @@ def demo_cmd(
         _print_demo(run)
         out.print(f"data directory: {escape(str(settings.data.resolve()))}")
     if run.ok and serve:
+        import time
+
+        from corpuscope.state import State
+
+        name = f"demo-officer-{int(time.time())}"  # a fresh key each run (admin: it may erase)
+        key = State(settings.data).create_key(name, "admin", actor="demo")
+        out.print(f"officer key for the web UI's Cases page ({name}, admin role): {key}")
         serve_cmd(host=settings.host, port=settings.port, data_dir=settings.data)
     raise typer.Exit(0 if run.ok else 1)
 

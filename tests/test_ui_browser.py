@@ -469,6 +469,12 @@ def test_a_case_from_opening_to_erasure(ui_site, page):
     page.fill("#reasons", "the person asked for erasure and was identified")
     page.click("form[action$='/decide'] button")
     assert page.locator("#case-state").inner_text() == "decided"
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, pixels in WIDTHS.items():  # the signed-in pages: accessible, and fit
+        page.set_viewport_size({"width": pixels, "height": 900})
+        assert _axe(page) == [], width
+        page.screenshot(path=str(ARTIFACTS / f"case-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS["laptop"], "height": 900})
     page.click("form[action$='/apply'] button")
     assert "Done: apply" in page.locator("main").inner_text()
     trail = page.locator("ol.trail > li strong").all_inner_texts()
@@ -481,6 +487,8 @@ def test_a_case_from_opening_to_erasure(ui_site, page):
 
     page.goto(base + "/cases")  # listed, with its deadline
     assert case_url.rsplit("/", 1)[1] in page.locator("table.cases").inner_text()
+    assert _axe(page) == []
+    page.screenshot(path=str(ARTIFACTS / "cases-signed-in-laptop.png"), full_page=True)
     page.click("form[action='/cases/session/end'] button")
     assert page.locator("#key").count() == 1  # signed out
     page.goto(case_url)

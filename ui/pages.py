@@ -247,6 +247,7 @@ VERDICTS = {
     "near-duplicate": "Very likely: a document holds most of this text.",
     "partial": "In part: pieces of this text are in the training data.",
     "not-found": "Not found: no document searched holds this text.",
+    "inconclusive": "Not found so far: not everything asked could be searched (see below).",
     "withheld": "Withheld: the question was narrowed too far to answer.",
 }
 
