@@ -35,15 +35,18 @@ should). What *is* read but asks for what the language does not run is refused w
 `QueryError` (HTTP 422) that says what to write instead and never quotes the query, exactly
 as a well-formed query was before: the name of a field the public may not search
 (`HIDDEN_FIELDS`: the index's other fields, the stored document's columns, the personal-data
-sidecar's; in any case, width, quoting, escaping or dotted, even with a space before the
-colon; checked on the whole text before anything else, so no reading of the rest lets one
+sidecar's; in any case, width, quoting, escaping or dotted, with or without spaces around
+the colon; checked on the whole text before anything else, so no reading of the rest lets one
 through), a range or comparison on anything but the time (also ``[a TO z]`` on the text), a
-regex (``/…/``), a field value that is not one plain term or date, a slop over `max_slop`,
-groups nested past MAX_DEPTH, a phrase or punctuation-joined word of more than
-`max_phrase_words` words, a query or group that only excludes, structure past the cap (below),
-and a query with no word at all. Every word of every phrase and every field clause counts
-towards `max_clauses`, a clause said twice once in plain text. The decision reads the text
-alone (the service redacts a query before it is parsed), never a document count.
+regex (``/…/``), a field value that is not one plain term or date, a slop over `max_slop`, a
+quoted phrase of more than `max_phrase_words` words: these wherever they stand (`_lex` reads
+on past what it cannot read; only what follows an unclosed quote is that quote's text); and, for
+a query read in the language, groups nested past MAX_DEPTH, a query or group that only
+excludes, structure past the cap (below), a word joined by punctuation past
+`max_phrase_words` parts (read as words, it is its parts: a long URL); a query with no word at
+all either way. Every word of every phrase and every field clause counts towards
+`max_clauses`, a clause said twice once in plain text. The decision reads the text alone (the
+service redacts a query before it is parsed), never a document count.
 
 The bound on cost, measured on the 213,000-document benchmark corpus (docs/api.md): a
 phrase's work grows with the positions of its words times the slop, and with a slop past the
