@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpuscope.errors import CorpusLocked, NotFound, StoreError
+from corpuscope.errors import CorpusLocked, NotFound, StoreError, UsageError
 from corpuscope.models.work import Shard
 
 MANIFEST_VERSION = 1
@@ -45,7 +45,7 @@ _TMP_MARK = ".tmp-"
 
 def check_corpus_name(name: str) -> str:
     if not _CORPUS_NAME.match(name):
-        raise StoreError(
+        raise UsageError(
             f"invalid corpus name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
         )
     return name

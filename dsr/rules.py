@@ -55,6 +55,8 @@ def _check(kind: str, value: str, identifier_kind: str | None) -> None:
         raise UsageError(f"a rule is one of {', '.join(RULE_KINDS)}")
     if not value.strip() or len(value) > 2048:
         raise UsageError("a rule's value must be between 1 and 2048 characters")
+    if not value.isprintable():
+        raise UsageError("a rule's value must be printable text (no control characters)")
     if kind == "identifier" and identifier_kind not in KINDS:
         raise UsageError(f"an identifier rule names its kind: {', '.join(KINDS)}")
     if kind == "domain" and ("/" in value or " " in value.strip()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from corpuscope.api.app import create_app
 from corpuscope.config import Settings
+from corpuscope.state import State
 from tests.conftest import corpuscope_cmd, free_port
 
 
@@ -135,25 +137,27 @@ def test_time_limit_answers_partially_or_503(indexed: Path):
 
 
 # -- schemathesis: every operation, generated inputs: no 5xx, responses match the schema -----
-def test_schemathesis_every_operation(indexed: Path):
-    # Without a rate limit: hundreds of generated requests from one client would all get 429.
-    app = create_app(Settings(data=indexed, rate_limit=""))
+PUBLIC_PATHS = {
+    "/v1/search",
+    "/v1/exact",
+    "/v1/membership",
+    "/v1/person",
+    "/v1/corpora",
+    "/v1/corpora/{corpus}",
+    "/v1/documents/{doc_id}",
+    "/v1/corpora/{corpus}/stats",
+    "/v1/corpora/{corpus}/stats/{table}",
+    "/v1/corpora/{corpus}/domains/{domain}",
+    "/v1/corpora/{corpus}/summary.{fmt}",
+    "/v1/health",
+}
+
+
+def _fuzz(app, paths: set[str], headers: dict[str, str] | None = None) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {
-        "/v1/search",
-        "/v1/exact",
-        "/v1/membership",
-        "/v1/person",
-        "/v1/corpora",
-        "/v1/corpora/{corpus}",
-        "/v1/documents/{doc_id}",
-        "/v1/corpora/{corpus}/stats",
-        "/v1/corpora/{corpus}/stats/{table}",
-        "/v1/corpora/{corpus}/domains/{domain}",
-        "/v1/corpora/{corpus}/summary.{fmt}",
-        "/v1/health",
-    }
+    operations = [op for op in operations if op.path in paths]
+    assert {op.path for op in operations} == paths
     for op in operations:
 
         @given(case=op.as_strategy())
@@ -163,9 +167,25 @@ def test_schemathesis_every_operation(indexed: Path):
             # tighter than the schema's hard ceilings, and some rules (clauses per query, a
             # passage needs words) are not expressible in JSON Schema. Everything else is
             # checked: no 5xx, documented status codes, responses that match the schema.
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         check()
+
+
+def test_schemathesis_every_operation(indexed: Path, tmp_path: Path):
+    # Without a rate limit: hundreds of generated requests from one client would all get 429.
+    app = create_app(Settings(data=indexed, rate_limit=""))
+    every = {path for path in app.openapi()["paths"]}
+    dsr = {path for path in every if path.startswith("/v1/dsr/")}
+    assert every == PUBLIC_PATHS | dsr and dsr
+    _fuzz(app, PUBLIC_PATHS)
+    # The data-subject routes with an officer's key, on a copy: generated cases, decisions
+    # and applies change its state, never the corpus the other tests read.
+    data = tmp_path / "data"
+    shutil.copytree(indexed, data)
+    officer = State(data).create_key("fuzz", "officer")
+    app = create_app(Settings(data=data, rate_limit="", key_rate_limit=""))
+    _fuzz(app, dsr, {"Authorization": f"Bearer {officer}"})
 
 
 # -- a real uvicorn ----------------------------------------------------------------------------

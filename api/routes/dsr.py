@@ -17,6 +17,14 @@ from corpuscope.api.errors import ERROR_RESPONSES
 from corpuscope.dsr import cases
 
 _ROLE_RESPONSES = {403: ERROR_RESPONSES[401] | {"description": "forbidden"}}
+#: For a page: its errors are still the JSON error body (FastAPI would list them as HTML).
+_JSON_ERRORS = {
+    code: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for code, response in (ERROR_RESPONSES | _ROLE_RESPONSES).items()
+}
 router = APIRouter(
     prefix="/dsr", tags=["data-subject requests"], responses=ERROR_RESPONSES | _ROLE_RESPONSES
 )
@@ -208,7 +216,7 @@ async def report_json(request: Request, case_id: CaseId, who: Officer) -> dict:
     return await run_query(request, build_report, _settings(request), case_id)
 
 
-@router.get("/cases/{case_id}/report.html", response_class=HTMLResponse)
+@router.get("/cases/{case_id}/report.html", response_class=HTMLResponse, responses=_JSON_ERRORS)
 async def report_html(request: Request, case_id: CaseId, who: Officer) -> HTMLResponse:
     """The access report as one plain, printable page for the person."""
     from corpuscope.dsr.report import build_report, to_html
