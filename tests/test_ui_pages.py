@@ -69,6 +69,10 @@ def test_posted_forms_need_their_token_and_our_origin(client):
         "/ask/text", data={**form, "csrf_token": good}, headers={"origin": "https://evil.example"}
     )
     assert other.status_code == 403
+    many = fresh.post(
+        "/ask/text", data={**form, "csrf_token": good, **{f"f{i}": "" for i in range(80)}}
+    )
+    assert many.status_code == 422 and "too many fields" in many.text
     ok = fresh.post("/ask/text", data={**form, "csrf_token": good})
     assert ok.status_code == 200 and 'id="verdict"' in ok.text
     stranger = TestClient(client.app)  # another browser: its own cookie, so not this token

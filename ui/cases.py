@@ -221,7 +221,7 @@ async def case_page(request: Request, case_id: str, done: str = "") -> HTMLRespo
     if who is None:
         return _page(request, "cases.html", 401, who=None, error="sign in first")
     try:
-        return await _case(request, who, case_id[:64], done=done[:32])
+        return await _case(request, who, case_id[:64], done=done if done in STEPS else "")
     except CorpuscopeError as exc:
         return await _listing(request, who, exc.status, error=str(exc))
 

@@ -193,7 +193,10 @@ async def form_of(request: Request) -> dict[str, str]:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise UsageError("send the form as application/x-www-form-urlencoded")
     body = (await request.body()).decode("utf-8", "replace")
-    parsed = parse_qs(body, keep_blank_values=True, max_num_fields=64)
+    try:
+        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=64)
+    except ValueError:  # more fields than any form of ours has
+        raise UsageError("the form has too many fields") from None
     return {k: v[0] for k, v in parsed.items()}
 
 
