@@ -11,8 +11,13 @@ real `/v1/dsr/rules` route with an officer key.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,6 +25,7 @@ from corpuscope import jobs
 from corpuscope.api.app import create_app
 from corpuscope.config import Settings
 from corpuscope.state import State
+from tests.conftest import corpuscope_cmd, free_port, wait_until_up
 
 EMAIL = "quorvina.teslaw@example.org"
 FILLER = [
@@ -68,6 +74,11 @@ def _weave() -> list[dict]:
             "id": "ip-host",
             "text": "An admin page of a home router about its firmware update.",
             "url": f"http://{IP_HOST}/admin/status",
+        },
+        {  # a long page holding the word "a" (about 15,000 characters)
+            "id": "long",
+            "text": "A long page about a loom and its shuttle. " * 360,
+            "url": "https://long.example.com/",
         },
     ]
     return out
@@ -237,3 +248,50 @@ def test_a_twice_percent_encoded_email_in_a_url_is_redacted(client):
         assert "hiddenvalue" not in (h["url"] or "")
         doc = client.get(f"/v1/documents/{h['doc_id']}").json()
         assert "hiddenvalue" not in (doc["url"] or "")
+
+
+# -- one request that stalls the whole server ------------------------------------------------------
+def test_a_passage_of_combining_marks_does_not_stall_the_server(client):
+    """Attack: `POST /v1/exact {"passage": "a" + "\u0301" * 6000}` (an "a" with 6,000 combining
+    accents: 12 kB). The index folds the accents away, so every document with the word "a" is
+    a candidate; `passage_pattern` compiles the passage as one 6,001-character literal, and the
+    `regex` module's first search of it over a text longer than the literal costs about
+    O(n^3) (about 1 minute for 3,200 marks on one 10 kB page, measured) while holding the GIL:
+    the deadline is only checked between documents, so the whole server, `/v1/health`
+    included, stops answering for many minutes (seen with real uvicorn). Contract: one
+    request cannot stall the server; a question past `query_timeout` answers partially or 503.
+    Runs the real `corpuscope serve`; the outcome, not the time, is asserted."""
+    data = client.app.state.settings.data
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CORPUSCOPE_RATE_LIMIT": "", "CORPUSCOPE_QUERY_TIMEOUT": "5"}
+    proc = subprocess.Popen(
+        corpuscope_cmd("serve", "--port", port, "--data-dir", data),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    answer: list[object] = []
+
+    def attack() -> None:
+        try:
+            body = {"passage": "a" + "\u0301" * 6000, "corpus": ["weave"]}
+            answer.append(httpx.post(f"{base}/v1/exact", json=body, timeout=90).status_code)
+        except httpx.HTTPError as exc:
+            answer.append(exc)
+
+    try:
+        wait_until_up(base, tries=1200)
+        thread = threading.Thread(target=attack, daemon=True)
+        thread.start()
+        time.sleep(2)  # let the attack reach the check on the text (not a timing assertion)
+        try:
+            health = httpx.get(f"{base}/v1/health", timeout=20).status_code
+        except httpx.HTTPError as exc:
+            health = repr(exc)
+        assert health == 200, "the server stopped answering during one request"
+        thread.join(timeout=120)
+        assert answer and answer[0] in (200, 422, 503), answer
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
