@@ -34,6 +34,7 @@ import tantivy
 from corpuscope.artifacts import Made
 from corpuscope.errors import CorpusLocked, Damaged
 from corpuscope.index.schema import INDEX_VERSION, open_index
+from corpuscope.ingest.normalise import public_domain
 from corpuscope.models.documents import PII_SCHEMA, PiiSpan
 from corpuscope.models.runs import IndexSummary
 from corpuscope.models.work import Shard
@@ -168,7 +169,9 @@ def public_text(text: str, spans: list[PiiSpan] | None) -> str:
 
 
 def documents_of(cs: CorpusStore, unit: Unit) -> Iterator[tantivy.Document]:
-    """The tantivy documents of one shard version: its Parquet rows, text redacted."""
+    """The tantivy documents of one shard version: its Parquet rows, text redacted, domain as
+    the public sees it (`public_domain`). The URL is stored raw: an officer's lookup matches
+    it as stored, and answers show it through `query.public_url`."""
     spans = _spans_by_doc(unit.pii_path)
     scanned = unit.pii_path is not None
     pf = pq.ParquetFile(cs.root / unit.shard.parquet)
@@ -187,7 +190,7 @@ def documents_of(cs: CorpusStore, unit: Unit) -> Iterator[tantivy.Document]:
             if cols["url"][i]:
                 doc.add_text("url", cols["url"][i])
             if cols["domain"][i]:
-                doc.add_text("domain", cols["domain"][i])
+                doc.add_text("domain", public_domain(cols["domain"][i]))
             if cols["timestamp"][i] is not None:
                 doc.add_date("timestamp", cols["timestamp"][i])
             yield doc

@@ -65,6 +65,10 @@ class Deadline:
     def passed(self) -> bool:
         return time.monotonic() - self.start > self.seconds
 
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - (time.monotonic() - self.start))
+
     def ms(self) -> float:
         return round((time.monotonic() - self.start) * 1000, 2)
 
@@ -268,17 +272,45 @@ def check_passage(passage: str, settings: Settings) -> None:
         raise QueryError(f"the passage is longer than {settings.max_passage_chars} characters")
 
 
+#: Rounds of percent-decoding a URL gets before it is redacted (``%2540`` is ``@`` encoded
+#: twice, common in tracking links); a URL still changing after them is withheld.
+URL_DECODE_ROUNDS = 4
+#: What is shown for a URL encoded more often than `URL_DECODE_ROUNDS`.
+WITHHELD_URL = "[URL]"
+
+
+def _documents_with(indexes: Indexes, cis: list[CorpusIndex], term: str) -> int:
+    """A text term's number of documents a search finds (`Indexes.search`: suppressed
+    documents left out, as in every answer), for the long-query shortening."""
+    total, _ = indexes.search(
+        cis, lambda ci: tantivy.Query.term_query(ci.schema, "text", term), 1, count=True
+    )
+    return total
+
+
 def public_url(url: str | None) -> str | None:
-    """A document's URL as shown: personal data in it (``mailto:``, ``?email=``, also
-    percent-encoded) redacted; a URL with none is shown as stored."""
+    """A document's URL as shown: percent-decoded until stable, then personal data in it
+    (``mailto:``, ``?email=``, a phone number, encoded once or more) redacted and the decoded,
+    redacted form shown; a URL with none is shown as stored. A URL still changing after
+    `URL_DECODE_ROUNDS` decodings is withheld (`WITHHELD_URL`)."""
     if not url:
         return url
-    shown, replaced = redact(unquote(url))
+    decoded = url
+    for _ in range(URL_DECODE_ROUNDS):
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    else:
+        if unquote(decoded) != decoded:
+            return WITHHELD_URL
+    shown, replaced = redact(decoded)
     return shown if replaced else url
 
 
 def shown_metadata(doc: StoredDoc) -> dict[str, Any]:
-    """A stored document's metadata as answers show it (its URL with personal data redacted)."""
+    """A stored document's metadata as answers show it: its URL with personal data redacted
+    (`public_url`); the index stores the public view of the domain (`public_domain`)."""
     return {
         "doc_id": doc.doc_id,
         "corpus": doc.corpus,
@@ -350,7 +382,7 @@ def search(
     q, replaced = redact(q)
     query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
     cis = targets(indexes, filters)
-    doc_freq = doc_freq_over(lambda: [s for ci in cis for s in ci.searchers()])
+    doc_freq = doc_freq_over(lambda term: _documents_with(indexes, cis, term))
     # Plain text past max_clauses: its rarest words; syntax it cannot read: plain words.
     read = parse_public(query_words, build_schema(), settings, doc_freq)
     parsed, searched, dropped = read.query, read.terms, read.dropped
@@ -553,7 +585,14 @@ def exact(
         doc = indexes.fetch(f)
         # Both the passage and the text are the redacted view: a guess at a hidden value
         # matches exactly as a wrong guess does (neither is there; its type is).
-        matches = [(m.start(), m.end()) for m in pattern.finditer(doc.text)]
+        try:  # bounded by what is left of the deadline, the GIL released while it runs
+            found_in_text = pattern.finditer(
+                doc.text, timeout=max(deadline.remaining, 0.01), concurrent=True
+            )
+            matches = [(m.start(), m.end()) for m in found_in_text]
+        except TimeoutError:
+            stopped = STOPPED_BY_TIME
+            break
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1

@@ -72,7 +72,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -713,19 +713,10 @@ def _build(
 DocFreq = Callable[[str], int]
 
 
-def doc_freq_over(searchers: Callable[[], Iterable[tantivy.Searcher]]) -> DocFreq:
-    """`DocFreq` over the `text` field of the searchers, which are asked for on first use (only
-    a query that needs shortening opens them) and each term looked up once."""
-    opened: list[tantivy.Searcher] | None = None
-
-    @cache
-    def doc_freq(term: str) -> int:
-        nonlocal opened
-        if opened is None:
-            opened = list(searchers())
-        return sum(s.doc_freq("text", term) for s in opened)
-
-    return doc_freq
+def doc_freq_over(count: Callable[[str], int]) -> DocFreq:
+    """`DocFreq` from `count` (a text term's number of documents a search can find: live,
+    not suppressed), each term counted once and only when a query needs shortening."""
+    return cache(count)
 
 
 def _reduce(
@@ -735,8 +726,8 @@ def _reduce(
     dropped (as the index holds them, in query order).
 
     A word said twice is one clause (it is searched once). The words are kept rarest first, by
-    their number of documents in the public index (`doc_freq`: the redacted view, so no hidden
-    value can change the choice): the commonest words, which add the least to a BM25 score
+    their number of documents in the public index (`doc_freq`: the redacted view without the
+    suppressed documents, so no hidden value or erased document can change the choice): the commonest words, which add the least to a BM25 score
     (their IDF is the lowest), go first. A word joined by punctuation (``e-mail``) is kept or
     dropped whole, as rare as its rarest part. Words that no document holds can match nothing
     and go before any other. Ties, and every word when there is no `doc_freq`, keep the earlier

@@ -15,7 +15,8 @@ import tantivy
 
 ANALYZER = "corpuscope"
 #: Bumped when the schema or the analyser changes: an index of another version is rebuilt.
-INDEX_VERSION = 2  # 2: the text is the redacted view; no hash or span fields
+INDEX_VERSION = 3  # 2: the text is the redacted view; no hash or span fields; 3: the
+# domain is its public view (ingest/normalise.py: public_domain, an IP address is [IP])
 #: Runs of letters and digits: exactly the cut of tantivy's `simple` tokenizer, which is Rust's
 #: `char::is_alphanumeric` (Unicode Alphabetic, combining vowel signs included, or Numeric).
 #: Python's `re` has no such class (its \w leaves out the vowel signs of Hindi or Arabic).

@@ -13,6 +13,7 @@ into an Arrow array, and the hash, the language and the counts are read from tha
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import re
 from datetime import UTC, date, datetime
@@ -73,6 +74,22 @@ def domain_of_host(host: str) -> str | None:
     else:  # tldextract < 5.3
         registered = parts.registered_domain
     return registered or host  # IP addresses and hosts with no public suffix stay as they are
+
+
+def public_domain(domain: str | None) -> str | None:
+    """A document's domain as the public sees it: an IP address host (``192.0.2.17``,
+    ``2001:db8::1``) is personal data and becomes ``[IP]``; any other domain is shown as is.
+    The shards keep the raw value (for the officer role); the index and the public
+    statistics hold this view."""
+    if not domain:
+        return domain
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        return domain
+    from corpuscope.privacy.recognizers import LABELS  # Presidio: imported only when needed
+
+    return LABELS["IP_ADDRESS"]
 
 
 def domain_of(url: str | None) -> str | None:

@@ -42,8 +42,9 @@ from corpuscope.models.documents import DOCUMENT_SCHEMA, PII_SCHEMA, PiiSpan, te
 from corpuscope.store import CorpusStore, parquet_problem, publish_bytes
 
 # 2: pii_by_domain cuts ties at the 50th domain by name; 3: public tables; 4: PII spans
-# counted at or above their entity's `stats_min_score` only
-STATS_VERSION = 4
+# counted at or above their entity's `stats_min_score` only; 5: the public tables' domain is
+# its public view (an IP address is [IP])
+STATS_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -283,9 +284,10 @@ def open_views(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], root: P
 
 
 #: The redacted view's `docs`: the shards' rows with the redacted text's words, characters
-#: and hash, and its UTF-8 bytes as `n_bytes` (`public_sql` reads `strlen(text)` as that).
+#: and hash, its UTF-8 bytes as `n_bytes` (`public_sql` reads `strlen(text)` as that), and
+#: the domain as the public sees it (`public_domain`: an IP address is `[IP]`).
 REDACTED_DOCS = """select d.* replace (r.n_words as n_words, r.n_chars as n_chars,
-                          r.text_hash as text_hash), r.n_bytes as n_bytes
+                          r.text_hash as text_hash, r.domain as domain), r.n_bytes as n_bytes
 from raw_docs d join redacted r on d.doc_id = r.doc_id"""
 
 
@@ -315,15 +317,18 @@ REDACTED_SCHEMA = pa.schema(
         pa.field("n_chars", pa.int64(), nullable=False),
         pa.field("n_bytes", pa.int64(), nullable=False),
         pa.field("text_hash", pa.string(), nullable=False),
+        pa.field("domain", pa.string()),
     ]
 )
 
 
 def redacted_sizes(manifest: dict[str, Any], root: Path, out: Path) -> list[Path]:
     """Per document of the inputs, the redacted view's words, characters, UTF-8 bytes and
-    text hash, written as Parquet files under `out` (one per shard). The view is the index's
-    (`index.build.public_text`): the scan's spans and the display pass; a shard not scanned
-    yet gets the display pass only (the scan's detector is not run here)."""
+    text hash, and its public domain (`public_domain`), written as Parquet files under `out`
+    (one per shard). The view is the index's (`index.build.public_text`): the scan's spans
+    and the display pass; a shard not scanned yet gets the display pass only (the scan's
+    detector is not run here)."""
+    from corpuscope.ingest.normalise import public_domain
     from corpuscope.privacy.redact import redact
     from corpuscope.whitespace import word_counts
 
@@ -334,7 +339,7 @@ def redacted_sizes(manifest: dict[str, Any], root: Path, out: Path) -> list[Path
         path = out / f"{n}.parquet"
         with pq.ParquetWriter(path, REDACTED_SCHEMA) as writer:
             pf = pq.ParquetFile(root / shard["parquet"])
-            for batch in pf.iter_batches(batch_size=1024, columns=["doc_id", "text"]):
+            for batch in pf.iter_batches(batch_size=1024, columns=["doc_id", "text", "domain"]):
                 ids = batch.column("doc_id").to_pylist()
                 views = [
                     redact(t, spans.get(i, ()), runtime_pass=False)[0]
@@ -352,6 +357,10 @@ def redacted_sizes(manifest: dict[str, Any], root: Path, out: Path) -> list[Path
                             "n_chars": pc.utf8_length(arr).cast(pa.int64()),
                             "n_bytes": pc.binary_length(arr).cast(pa.int64()),
                             "text_hash": pa.array([text_hash(v) for v in views], pa.string()),
+                            "domain": pa.array(
+                                [public_domain(d) for d in batch.column("domain").to_pylist()],
+                                pa.string(),
+                            ),
                         },
                         schema=REDACTED_SCHEMA,
                     )
