@@ -5,10 +5,11 @@ the case's record with what was searched) and, with the officer's rights, finds 
 themselves: those mentioning a variant of the name (`index.person.name_variants`, phrase
 queries over the index) and those holding each identifier (`index.person.Identifier`: e-mails
 and phones by their keyed hash in the PII sidecars, user names and URLs confirmed on the
-text; any other identifier as a literal, confirmed on the raw text). Each document is stored
-as evidence with its corpus, shard and the offsets in its raw text of what matched, labelled
-by identifier ("email 1") or name variant ("name variant 2"), never by value. A search again
-replaces what a search found but keeps what the officer added or dropped by hand.
+text, a URL also on the document's address as stored, `raw`; any other identifier as a
+literal, confirmed on the raw text). Each document is stored as evidence with its corpus,
+shard and the offsets in its raw text of what matched, labelled by identifier ("email 1")
+or name variant ("name variant 2"), never by value. A search again replaces what a search
+found but keeps what the officer added or dropped by hand.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def search_case(
                 found[(ci.name, doc.shard, doc.doc_id)][f"name variant {n}"] = []
         for i in given:
             if i["kind"] in _PERSON_KINDS:
-                q = Identifier(i["label"], i["kind"]).query(
+                # the officer's rights: a URL matched with the addresses as stored
+                q = Identifier(i["label"], i["kind"], raw=True).query(
                     indexes, ci, i["value"], settings, limit
                 )
             else:  # another identifier: its words, confirmed on the raw text below

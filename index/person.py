@@ -31,6 +31,7 @@ from corpuscope.index.query import (
     STOPPED_BY_TIME,
     Deadline,
     check_page,
+    public_url,
     targets,
     with_filters,
     withhold,
@@ -523,10 +524,17 @@ def _alternatives(spellings: frozenset[str]) -> str:
 
 @dataclass
 class Identifier:
-    """One identifier asked about: its label in the answer (never the value) and its kind."""
+    """One identifier asked about: its label in the answer (never the value) and its kind.
+
+    `raw` is for an officer (a data-subject case, dsr/search.py): a URL is then matched with
+    the document's address as stored; the public matches it as shown (`public_url`).
+    `partial` is set when more documents were candidates than `max_candidates`.
+    """
 
     label: str  # "email 1", "phone 2" …
     kind: str  # email | phone | username | url
+    raw: bool = False
+    partial: bool = False
 
     def query(
         self, indexes: Indexes, ci: CorpusIndex, value: str, settings: Settings, limit: int
@@ -536,7 +544,11 @@ class Identifier:
         E-mails and phones are found by their keyed hash in the corpus's PII sidecars (the
         index holds only the redacted view); a user name is a whole word of the text, with
         or without its `@`, never part of another word or a phrase of several; a URL is the
-        document's own address, or the same URL written in its text.
+        document's own address, or the same URL written in its text. For the public a URL is
+        compared as shown: the guess and each document's address both go through
+        `public_url`, so personal data in an address is its type on both sides and a right
+        and a wrong guess at it match the same documents; a URL with personal data in it is
+        looked for only among addresses (in the text it is its type, never a URL).
         """
         if self.kind in ("email", "phone"):
             entity = "EMAIL_ADDRESS" if self.kind == "email" else "PHONE_NUMBER"
@@ -548,38 +560,80 @@ class Identifier:
             ids = self._confirmed(indexes, ci, value.strip(), settings)
         return tantivy.Query.term_set_query(ci.schema, "doc_id", ids)
 
+    def _shown(self, url: str | None) -> str:
+        """A URL as this lookup compares it: as shown (or as stored, `raw`), without its
+        scheme or a trailing slash, lower-cased."""
+        url = (url if self.raw else public_url(url)) or ""
+        return _URL_SCHEME.sub("", url).rstrip("/").lower()
+
     def _confirmed(
         self, indexes: Indexes, ci: CorpusIndex, value: str, settings: Settings
     ) -> list[str]:
         schema = ci.schema
+        pattern = None  # on the (redacted) text
         if self.kind == "username":
             name = value.removeprefix("@")
+            terms = tokenize(name)
+            if not terms:  # person() refuses it; a case's identifier may still be one
+                return []
             pattern = regex.compile(rf"(?<![\w@.\-]){regex.escape(name)}(?![\w\-]|\.\w)", regex.I)
-            candidates = _phrase(schema, tokenize(name))
+            candidates = _phrase(schema, terms)
         else:
-            bare = _URL_SCHEME.sub("", value).rstrip("/")
-            start = r"(?:(?<=://)|(?<![\w.\-/:]))"  # after a scheme, or not inside a word
-            pattern = regex.compile(rf"{start}{regex.escape(bare)}/?(?![\w\-/.%])", regex.I)
-            candidates = _any(
-                [
-                    _phrase(schema, tokenize(bare)),
-                    *(
-                        tantivy.Query.term_query(schema, "url", u)
-                        for u in {value, f"https://{bare}", f"http://{bare}", f"https://{bare}/"}
-                    ),
+            shown = value if self.raw else (public_url(value) or value)
+            bare = _URL_SCHEME.sub("", shown).rstrip("/")
+            queries = []
+            if not _LABEL.search(bare):  # written in a text too (personal data never is)
+                start = r"(?:(?<=://)|(?<![\w.\-/:]))"  # after a scheme, or not inside a word
+                pattern = regex.compile(rf"{start}{regex.escape(bare)}/?(?![\w\-/.%])", regex.I)
+                if terms := tokenize(bare):
+                    queries.append(_phrase(schema, terms))
+            if self.raw:
+                queries += [
+                    tantivy.Query.term_query(schema, "url", u)
+                    for u in {value, f"https://{bare}", f"http://{bare}", f"https://{bare}/"}
                 ]
-            )
-        _, found = indexes.search([ci], lambda c: candidates, settings.max_candidates, count=False)
+            else:
+                queries.append(tantivy.Query.regex_query(schema, "url", _url_regex(bare)))
+            candidates = _any(queries)
+        total, found = indexes.search([ci], lambda c: candidates, settings.max_candidates)
+        self.partial |= total > len(found)
+        key = self._shown(value) if self.kind == "url" else ""
         ids = []
         for f in found:
             doc = indexes.fetch(f)
-            url = _URL_SCHEME.sub("", doc.url or "").rstrip("/").lower()
-            if pattern.search(doc.text) or (self.kind == "url" and url == bare.lower()):
+            if (pattern is not None and pattern.search(doc.text)) or (
+                self.kind == "url" and self._shown(doc.url) == key
+            ):
                 ids.append(doc.doc_id)
         return ids
 
 
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.I)
+
+
+def _url_regex(bare: str) -> str:
+    """A regular expression (tantivy's, over whole stored `url` terms) that every address
+    shown as `bare` (`public_url`, no scheme) matches, and a few more: any scheme, letters in
+    either case, another character also percent-encoded (`public_url` decodes an address it
+    redacts), a type label any characters, a trailing slash or not."""
+    out = ["(?:[A-Za-z][A-Za-z0-9+.\\-]*://)?"]
+    for piece in _LABEL_SPLIT.split(bare):
+        if _LABEL.fullmatch(piece):
+            out.append(".+")
+            continue
+        for c in piece:
+            if c.isascii() and c.isalnum():
+                out.append(
+                    "["
+                    + "".join(sorted({f"\\x{{{ord(x):X}}}" for x in (c.lower(), c.upper())}))
+                    + "]"
+                )
+            else:
+                out.append(f"(?:\\x{{{ord(c):X}}}|(?:%(?:25)?[0-9A-Fa-f]{{2}})+)")
+    return "".join(out) + "/?"
+
+
+_LABEL_SPLIT = re.compile(r"(\[[A-Z_]+\])")
 
 
 def _phrase(schema: tantivy.Schema, terms: list[str]) -> tantivy.Query:
@@ -624,8 +678,12 @@ def person(
     for kind, v in given:
         if not v.strip() or len(v) > 512:
             raise QueryError(f"a {kind} must be between 1 and 512 characters")
-        if kind == "username" and not _USERNAME.match(v.strip()):
-            raise QueryError("a user name is 2-64 letters, digits, '.', '_' or '-'")
+        if kind == "username" and not (
+            _USERNAME.match(v.strip()) and tokenize(v.strip().removeprefix("@"))
+        ):
+            raise QueryError(
+                "a user name is 2-64 letters, digits, '.', '_' or '-', with a letter or digit"
+            )
         if kind == "url" and not _URL.match(v.strip()):
             raise QueryError("a URL is an address such as https://example.org/path (no spaces)")
     matcher = NameMatcher(parse_name(name)) if name.strip() else None
@@ -656,7 +714,6 @@ def person(
             )
             return total
 
-        any_id = _any([q for _, q in id_qs]) if id_qs else None
         named, shown = 0, []
         if matcher is not None:  # every candidate is confirmed on the (redacted) text
             total, found = indexes.search(
@@ -675,14 +732,18 @@ def person(
                     named += 1
                     if len(shown) < k:
                         shown.append((-f.score, doc, mentions))
+        counts = {ident.label: count(q, plain) for ident, q in id_qs}
+        partial |= any(ident.partial for ident, _ in idents)
         per = filters.model_copy(update={"corpora": [ci.name]})  # a count per corpus
         small = withhold(indexes, [ci], per, "", named, settings)
         per_corpus.append(
             PersonCorpus(
                 corpus=ci.name,
                 name_documents=None if small else named,
-                identifier_documents={ident.label: count(q, plain) for ident, q in id_qs},
-                any_identifier_documents=count(any_id, plain) if any_id else 0,
+                identifier_documents=counts,
+                # A union of several identifiers' documents would link them (docs/privacy.md,
+                # point 3): with one it is that one's count; with several, withheld.
+                any_identifier_documents=None if len(counts) > 1 else sum(counts.values()),
             )
         )
         if not small:  # evidence: documents mentioning the name

@@ -228,7 +228,11 @@ class PersonCorpus(BaseModel):
     corpus: str
     name_documents: int | None  # None when withheld (narrowed to a small cell)
     identifier_documents: dict[str, int]  # identifier label ("email 1") -> documents
-    any_identifier_documents: int
+    any_identifier_documents: int | None = Field(
+        description="Documents holding any identifier given: with one identifier its count "
+        "(0 with none); None (withheld) with several, as their union would link them: an "
+        "e-mail and a word or URL of one known document would say whether it holds the e-mail."
+    )
 
 
 class PersonEvidence(BaseModel):
