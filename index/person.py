@@ -587,13 +587,7 @@ class Identifier:
                 pattern = regex.compile(rf"{start}{regex.escape(bare)}/?(?![\w\-/.%])", regex.I)
                 if terms := tokenize(bare):
                     queries.append(_phrase(schema, terms))
-            if self.raw:
-                queries += [
-                    tantivy.Query.term_query(schema, "url", u)
-                    for u in {value, f"https://{bare}", f"http://{bare}", f"https://{bare}/"}
-                ]
-            else:
-                queries.append(tantivy.Query.regex_query(schema, "url", _url_regex(bare)))
+            queries.append(_url_query(schema, bare))
             candidates = _any(queries)
         total, found = indexes.search([ci], lambda c: candidates, settings.max_candidates)
         self.partial |= total > len(found)
@@ -611,28 +605,48 @@ class Identifier:
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.I)
 
 
-def _url_regex(bare: str) -> str:
-    """A regular expression (tantivy's, over whole stored `url` terms) that every address
-    shown as `bare` (`public_url`, no scheme) matches, and a few more: any scheme, letters in
-    either case, another character also percent-encoded (`public_url` decodes an address it
-    redacts), a type label any characters, a trailing slash or not."""
-    out = ["(?:[A-Za-z][A-Za-z0-9+.\\-]*://)?"]
+def _url_query(schema: tantivy.Schema, bare: str) -> tantivy.Query:
+    """The stored addresses that may be shown (`public_url`) or stored as `bare` (no scheme):
+    a regular expression over whole `url` terms that each of them matches, and a few more
+    (any scheme, letters in either case, another character also percent-encoded, as
+    `public_url` decodes an address it redacts; a type label any characters; a trailing
+    slash or not). Past tantivy's size limit for one, a prefix of it and then anything: more
+    candidates, never fewer."""
+    parts = ["(?:[A-Za-z][A-Za-z0-9+.\\-]*://)?"]
+    states = [1]  # about how many automaton states each part takes
     for piece in _LABEL_SPLIT.split(bare):
         if _LABEL.fullmatch(piece):
-            out.append(".+")
+            parts.append(".+")
+            states.append(_URL_WEIGHT // (_URL_LABELS + 1))  # what follows one costs more
             continue
         for c in piece:
             if c.isascii() and c.isalnum():
-                out.append(
-                    "["
-                    + "".join(sorted({f"\\x{{{ord(x):X}}}" for x in (c.lower(), c.upper())}))
-                    + "]"
-                )
-            else:
-                out.append(f"(?:\\x{{{ord(c):X}}}|(?:%(?:25)?[0-9A-Fa-f]{{2}})+)")
-    return "".join(out) + "/?"
+                either = sorted({f"\\x{{{ord(x):X}}}" for x in (c.lower(), c.upper())})
+                parts.append("[" + "".join(either) + "]")
+                states.append(1)
+            else:  # also percent-encoded, its UTF-8 bytes (or encoded twice: %2540 for @)
+                k = len(c.encode())
+                parts.append(f"(?:\\x{{{ord(c):X}}}|(?:%(?:25)?[0-9A-Fa-f]{{2}}){{{k}}})")
+                states.append(_URL_STATES * k)
+    n, weight = len(parts), 0
+    for i, w in enumerate(states):  # cut where compiling would surely fail
+        weight += w
+        if weight > _URL_WEIGHT:
+            n = i
+            break
+    while True:
+        pattern = "".join(parts) + "/?" if n == len(parts) else "".join(parts[:n]) + ".*"
+        try:
+            return tantivy.Query.regex_query(schema, "url", pattern)
+        except ValueError:  # too many states after all
+            if n <= 1:
+                raise
+            n //= 2
 
 
+_URL_WEIGHT = 800  # automaton states a candidate pattern for an address may take (tantivy: 1000)
+_URL_STATES = 5  # states of a byte that may be percent-encoded (a letter or digit takes 1)
+_URL_LABELS = 2  # type labels spelled out (each may stand for any characters), about
 _LABEL_SPLIT = re.compile(r"(\[[A-Z_]+\])")
 
 
