@@ -279,15 +279,6 @@ URL_DECODE_ROUNDS = 4
 WITHHELD_URL = "[URL]"
 
 
-def _documents_with(indexes: Indexes, cis: list[CorpusIndex], term: str) -> int:
-    """A text term's number of documents a search finds (`Indexes.search`: suppressed
-    documents left out, as in every answer), for the long-query shortening."""
-    total, _ = indexes.search(
-        cis, lambda ci: tantivy.Query.term_query(ci.schema, "text", term), 1, count=True
-    )
-    return total
-
-
 def public_url(url: str | None) -> str | None:
     """A document's URL as shown: percent-decoded until stable, then personal data in it
     (``mailto:``, ``?email=``, a phone number, encoded once or more) redacted and the decoded,
@@ -382,7 +373,10 @@ def search(
     q, replaced = redact(q)
     query_words = _LABEL_WORD.sub(r" \1 ", q)  # [EMAIL] is the word "email" to the index
     cis = targets(indexes, filters)
-    doc_freq = doc_freq_over(lambda term: _documents_with(indexes, cis, term))
+    from corpuscope.dsr.suppression import hidden_ids
+
+    hidden = hidden_ids(indexes.store.root)
+    doc_freq = doc_freq_over(lambda: [s for ci in cis for s in ci.searchers()], hidden)
     # Plain text past max_clauses: its rarest words; syntax it cannot read: plain words.
     read = parse_public(query_words, build_schema(), settings, doc_freq)
     parsed, searched, dropped = read.query, read.terms, read.dropped

@@ -72,7 +72,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -82,7 +82,7 @@ import tantivy
 
 from corpuscope.config import Settings
 from corpuscope.errors import QueryError
-from corpuscope.index.schema import KEYWORDS, positioned
+from corpuscope.index.schema import KEYWORDS, build_schema, positioned
 from corpuscope.models.documents import DOCUMENT_SCHEMA
 
 #: Groups in parentheses may nest this deep and no deeper.
@@ -713,10 +713,38 @@ def _build(
 DocFreq = Callable[[str], int]
 
 
-def doc_freq_over(count: Callable[[str], int]) -> DocFreq:
-    """`DocFreq` from `count` (a text term's number of documents a search can find: live,
-    not suppressed), each term counted once and only when a query needs shortening."""
-    return cache(count)
+def doc_freq_over(
+    searchers: Callable[[], Iterable[tantivy.Searcher]], hidden: frozenset[str] = frozenset()
+) -> DocFreq:
+    """`DocFreq` over the `text` field of the searchers, less the `hidden` documents (the
+    suppressed ones, `dsr.suppression.hidden_ids`: left out of every answer, so their words
+    never decide what a query keeps). The searchers are asked for on first use (only a query
+    that needs shortening opens them) and each term looked up once."""
+    opened: list[tantivy.Searcher] | None = None
+
+    @cache
+    def doc_freq(term: str) -> int:
+        nonlocal opened
+        if opened is None:
+            opened = list(searchers())
+        n = sum(s.doc_freq("text", term) for s in opened)
+        if hidden and n:
+            n -= sum(_hidden_with(s, term, hidden) for s in opened)
+        return n
+
+    return doc_freq
+
+
+def _hidden_with(searcher: tantivy.Searcher, term: str, hidden: frozenset[str]) -> int:
+    """The hidden documents of `searcher` that hold the text term."""
+    schema = build_schema()
+    query = tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "text", term)),
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(schema, "doc_id", sorted(hidden))),
+        ]
+    )
+    return searcher.search(query, 1, count=True).count or 0
 
 
 def _reduce(
