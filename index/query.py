@@ -65,10 +65,6 @@ class Deadline:
     def passed(self) -> bool:
         return time.monotonic() - self.start > self.seconds
 
-    @property
-    def remaining(self) -> float:
-        return max(0.0, self.seconds - (time.monotonic() - self.start))
-
     def ms(self) -> float:
         return round((time.monotonic() - self.start) * 1000, 2)
 
@@ -459,13 +455,39 @@ def normalise_passage(passage: str) -> str:
 
 
 #: A character of a word, as the index cuts words (`schema.WORD`: letters and digits).
-_WORD_CHAR = r"[\p{Alphabetic}\p{N}]"
-_NOT_WORD = r"[^\p{Alphabetic}\p{N}]+"
+_WORD_CHAR = regex.compile(r"[\p{Alphabetic}\p{N}]")
+
+
+@dataclass(frozen=True)
+class PassageMatcher:
+    """Finds the occurrences of a passage in a text: `body` (the standard library's `re`:
+    the `regex` module's search for a long literal grows about as the cube of its length,
+    seconds for a 1,600-character word on one page) where the passage's ends are words, at
+    word boundaries of the text."""
+
+    body: re.Pattern[str]
+    starts: bool  # the passage begins with a letter or digit
+    ends: bool  # … ends with one
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """[start, end) of each occurrence, leftmost first, not overlapping."""
+        out: list[tuple[int, int]] = []
+        pos = 0
+        while (m := self.body.search(text, pos)) is not None:
+            start, end = m.span()
+            if (self.starts and start > 0 and _WORD_CHAR.match(text, start - 1)) or (
+                self.ends and end < len(text) and _WORD_CHAR.match(text, end)
+            ):
+                pos = start + 1  # inside a longer word: look again one character on
+                continue
+            out.append((start, end))
+            pos = max(end, start + 1)
+        return out
 
 
 def passage_pattern(
     passage: str, case_sensitive: bool = True, punctuation: bool = True
-) -> regex.Pattern[str]:
+) -> PassageMatcher:
     """What an occurrence of `passage` (white space normalised) is in a document's text.
 
     The passage's white-space-separated pieces, in order, separated by any white space; with
@@ -477,20 +499,16 @@ def passage_pattern(
     "other", nor "he is" in "she is", nor "volcan" in "volcano".
     """
     if punctuation:
-        body = r"\s+".join(regex.escape(w) for w in passage.split())
-        starts = regex.match(_WORD_CHAR, passage) is not None
-        ends = regex.search(rf"{_WORD_CHAR}\Z", passage) is not None
+        body = r"\s+".join(re.escape(w) for w in passage.split())
+        starts = bool(passage) and _WORD_CHAR.match(passage) is not None
+        ends = bool(passage) and _WORD_CHAR.match(passage, len(passage) - 1) is not None
     else:
         words = WORD.findall(passage)
         if not words:
             raise QueryError("the passage has no words to look for")
-        body = _NOT_WORD.join(regex.escape(w) for w in words)
+        body = r"[\W_]+".join(re.escape(w) for w in words)  # anything but letters and digits
         starts = ends = True
-    if starts:
-        body = rf"(?<!{_WORD_CHAR}){body}"
-    if ends:
-        body = rf"{body}(?!{_WORD_CHAR})"
-    return regex.compile(body, 0 if case_sensitive else regex.IGNORECASE)
+    return PassageMatcher(re.compile(body, 0 if case_sensitive else re.IGNORECASE), starts, ends)
 
 
 def phrase_query(schema: tantivy.Schema, passage: str) -> tantivy.Query:
@@ -555,7 +573,7 @@ def exact(
 ) -> ExactAnswer:
     """Does this passage occur verbatim (`passage_pattern`)? Documents and occurrences,
     confirmed on the text: `occurrences` is the sum of the documents' own counts
-    (non-overlapping occurrences, as `regex.finditer` finds them)."""
+    (non-overlapping occurrences, leftmost first: `PassageMatcher.spans`)."""
     deadline = Deadline(settings.query_timeout)
     filters = filters or Filters()
     check_passage(passage, settings)
@@ -579,14 +597,7 @@ def exact(
         doc = indexes.fetch(f)
         # Both the passage and the text are the redacted view: a guess at a hidden value
         # matches exactly as a wrong guess does (neither is there; its type is).
-        try:  # bounded by what is left of the deadline, the GIL released while it runs
-            found_in_text = pattern.finditer(
-                doc.text, timeout=max(deadline.remaining, 0.01), concurrent=True
-            )
-            matches = [(m.start(), m.end()) for m in found_in_text]
-        except TimeoutError:
-            stopped = STOPPED_BY_TIME
-            break
+        matches = pattern.spans(doc.text)
         if not matches:
             continue  # the phrase matched but the text does not confirm it
         documents += 1

@@ -203,6 +203,12 @@ def test_dropped_words_do_not_reveal_the_words_of_an_erased_document(client):
     assert ("quillfeather" in r["dropped"]) == ("quillfeathez" in w["dropped"])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit (docs/privacy.md, erasure): from the grant until `dsr apply`, BM25 "
+    "statistics (IDF, average length) still count suppressed documents; tantivy scores with "
+    "its index's own statistics and `dsr apply` (a full index rebuild) closes the window",
+)
 def test_search_scores_do_not_depend_on_an_erased_document(client):
     """Attack: a visible page holds "sextant" and "gimbal" once each, and no other visible page
     holds either; the erased page also held "sextant". BM25's IDF is still computed over the
