@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from corpuscope.config import Settings
-from corpuscope.errors import CorpusLocked
+from corpuscope.errors import CorpusLocked, NotScanned
 from corpuscope.index.build import build_index, index_root, read_layout
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
@@ -80,8 +80,8 @@ def test_scanning_after_indexing_reindexes_with_the_hashes(tmp_path: Path, cli, 
     settings = Settings(data=data_dir)
     ix = Indexes(Store(data_dir))
     ask = {"filters": Filters(corpora=["people"]), "emails": ["ada.lovelace@example.org"]}
-    before = person(ix, "Ada Lovelace", settings, **ask).corpora[0]
-    assert before.identifier_documents == {"email 1": 0}  # not scanned: no hashes yet
+    with pytest.raises(NotScanned, match="corpuscope scan --corpus people"):
+        person(ix, "Ada Lovelace", settings, **ask)  # not scanned: an error, never a 0
     cli("scan", "--corpus", "people", "--quiet")
     out = json.loads(cli("index", "--corpus", "people", "--json").stdout)
     assert out["shards_added"] == 1 and out["shards_removed"] == 1
