@@ -18,13 +18,22 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import regex
 import tantivy
 
-from corpuscope.artifacts import Made, compare, live_inputs, statuses, summarise
+from corpuscope.artifacts import (
+    Made,
+    compare,
+    current_scanner,
+    live_inputs,
+    statuses,
+    summarise,
+)
 from corpuscope.config import Settings
 from corpuscope.errors import Damaged, NotFound, NotIndexed, NotScanned, QueryError
 from corpuscope.index.build import folder_bytes, index_made
@@ -140,6 +149,54 @@ def _index_state(cs) -> str:
         return "damaged"
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _manifests_stamp(cs) -> tuple:
+    """Inode, modification time and size of every file a corpus's states are read from (the
+    manifests, the index's CURRENT and its index.json): any of them replaced changes it."""
+    current = cs.index_dir / "CURRENT"
+    try:
+        generation = current.read_text().strip()
+    except OSError:
+        generation = ""
+    files = [cs.manifest_path, cs.pii_manifest_path, cs.stats_manifest_path, current]
+    if generation:
+        files.append(cs.index_dir / generation / "index.json")
+    return tuple(_stamp(f) for f in files)
+
+
+#: The states of corpora by (data directory, corpus, scanner, stamp of their manifests):
+#: reading and hashing the manifests on every question cost a fifth of a search.
+_STATES: dict[tuple, tuple[str, str | None]] = {}
+
+
+def _states(cs, settings: Settings | None) -> tuple[str, str | None]:
+    """(indexed, scanned) of a corpus; scanned only with `settings` (identifier lookups)."""
+    key = (
+        str(cs.root),
+        settings and current_scanner(settings),
+        _manifests_stamp(cs),
+    )
+    if key not in _STATES:
+        if len(_STATES) > 256:
+            _STATES.clear()
+        if settings is None:
+            _STATES[key] = (_index_state(cs), None)
+        else:
+            try:
+                states = summarise(statuses(cs, settings))
+                _STATES[key] = (states["indexed"], states["scanned"])
+            except (OSError, ValueError, KeyError, TypeError):
+                _STATES[key] = ("damaged", "damaged")
+    return _STATES[key]
+
+
 def corpus_coverage(
     indexes: Indexes,
     name: str,
@@ -151,15 +208,7 @@ def corpus_coverage(
     of service) and against its shards; with `settings` (identifier lookups), its scan too."""
     cs = indexes.store.corpus(name)
     reasons: list[str] = []
-    scanned = None
-    if settings is not None:
-        try:
-            states = summarise(statuses(cs, settings))
-            indexed, scanned = states["indexed"], states["scanned"]
-        except (OSError, ValueError, KeyError, TypeError):
-            indexed, scanned = "damaged", "damaged"
-    else:
-        indexed = _index_state(cs)
+    indexed, scanned = _states(cs, settings)
     if ci is None:
         if damaged:
             reasons.append(f"its index is damaged: {repair_hint(name)}")
@@ -275,6 +324,7 @@ URL_DECODE_ROUNDS = 4
 WITHHELD_URL = "[URL]"
 
 
+@lru_cache(maxsize=65_536)  # a pure function of the URL, and the detector's pass is costly
 def public_url(url: str | None) -> str | None:
     """A document's URL as shown: percent-decoded until stable, then personal data in it
     (``mailto:``, ``?email=``, a phone number, encoded once or more) redacted and the decoded,
