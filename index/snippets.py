@@ -19,8 +19,6 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 
-import regex
-
 from corpuscope.index.schema import WORD, fold, tokens_with_offsets
 from corpuscope.models.answers import Snippet
 
@@ -128,17 +126,15 @@ def snippet(
 
 #: Characters of a word with its space, on average, for sizing a region in characters.
 _CHARS_PER_REGION_WORD = 6
-_WORD_CHAR = r"[\p{Alphabetic}\p{N}]"
-#: Runs of characters outside ASCII (letters with diacritics, other scripts, curly quotes).
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: Runs of characters outside ASCII (letters with diacritics, other scripts, curly quotes)
+#: that hold a letter or digit.
+_NON_ASCII_WORDISH = re.compile(r"[^\x00-\x7f]*[^\x00-\x7f\W][^\x00-\x7f]*")
 
 
 def _non_ascii_words(text: str) -> list[tuple[int, int]]:
     """[start, end) of the words (as `WORD` cuts them) that hold a character outside ASCII."""
     out = []
-    for m in _NON_ASCII.finditer(text):
-        if not any(c.isalnum() or not c.isprintable() for c in m.group()):
-            continue  # punctuation only (curly quotes, dashes): no word
+    for m in _NON_ASCII_WORDISH.finditer(text):
         lo, hi = m.start(), m.end()
         while lo > 0 and text[lo - 1].isalnum():
             lo -= 1
@@ -149,11 +145,12 @@ def _non_ascii_words(text: str) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=1024)
-def _terms_pattern(terms: tuple[str, ...]) -> regex.Pattern[str]:
-    """The ASCII `terms` (longest first) as whole words, case-insensitive; compiled once for
-    the hits of a question (compiling it for each hit cost a tenth of a search)."""
-    alternatives = "|".join(map(regex.escape, terms))
-    return regex.compile(rf"(?<!{_WORD_CHAR})(?:{alternatives})(?!{_WORD_CHAR})", regex.IGNORECASE)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """The ASCII `terms` (longest first) as whole words, case-insensitive (the standard
+    library's `re`, several times faster here than the `regex` module; each find is checked
+    by folding it as the index does); compiled once for the hits of a question."""
+    alternatives = "|".join(map(re.escape, terms))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
 
 
 def term_spans(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
