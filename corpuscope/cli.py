@@ -654,15 +654,10 @@ def serve_cmd(
     base = f"http://{settings.host}:{settings.port}"
     out.print(f"corpuscope web UI on {base}/  API docs on {base}/docs  (Ctrl-C stops)")
     if workers > 1:  # worker processes build the app from the environment
+        from corpuscope.api.serve import serve_workers
+
         os.environ["CORPUSCOPE_DATA"] = str(settings.data.resolve())
-        uvicorn.run(
-            "corpuscope.api.app:create_app",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-        )
+        serve_workers(settings.host, settings.port, workers)
         return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 

@@ -40,7 +40,7 @@ PRELOAD = {
 }
 
 
-def _die_with(driver: int) -> None:
+def die_with(driver: int) -> None:
     """Pool worker initialiser: SIGKILL this worker as soon as process `driver` has ended.
 
     A pidfd of the driver becomes readable when it exits (zombie or reaped, no pid reuse);
@@ -122,7 +122,7 @@ class LocalExecutor:
         with ProcessPoolExecutor(
             min(self.workers, len(tasks)),
             mp_context=self._context(),
-            initializer=_die_with,
+            initializer=die_with,
             initargs=(os.getpid(),),
         ) as pool:
             pending = {pool.submit(fn, t, *args): t for t in tasks}
