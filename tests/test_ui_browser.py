@@ -179,6 +179,25 @@ def test_is_this_text_in_the_training_data(ui_site, page):
     assert page.locator("ol.hits mark").count() >= 1
 
 
+def test_a_question_says_it_is_running(ui_site, page):
+    page.goto(ui_site["base"] + "/")
+    page.fill("#passage", c4_passage())
+    # A listener added after the page's own: it keeps this page (no answer comes) so that
+    # what the page shows while a question runs can be read.
+    page.evaluate(
+        "() => document.querySelector('form.ask')"
+        ".addEventListener('submit', e => e.preventDefault())"
+    )
+    assert page.locator(".loading").is_hidden()
+    page.click("form.ask button[type=submit]")
+    page.wait_for_timeout(200)
+    loading = page.locator(".loading")
+    assert loading.is_visible() and loading.get_attribute("role") == "status"
+    assert loading.inner_text() == "Searching the corpora for this text…"
+    assert page.locator("form.ask button[type=submit]").is_disabled()
+    assert page.locator("main").get_attribute("aria-busy") == "true"
+
+
 def test_a_passage_not_in_it_says_so(ui_site, page):
     page.goto(ui_site["base"] + "/")
     page.fill(
