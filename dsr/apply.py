@@ -191,13 +191,21 @@ def apply(settings: Settings, corpus: str | None = None, actor: str | None = Non
             )
             st.append_audit(con, actor or cli_actor(), "dsr.apply", name, summary)
         report = verify_corpus(cs, settings, deep=True)
-        if not report.ok:
+        damaged = [s for s in report.found if s.state == "damaged"]
+        if damaged or report.unrepaired:
             raise Damaged(
                 f"apply on {name}: the suppressed documents are gone, but verify found "
-                + "; ".join(f"{s.artifact}: {s.reason}" for s in report.found[:3])
+                + "; ".join(f"{s.artifact}: {s.reason}" for s in damaged[:3])
                 + ": run `corpuscope verify --repair`"
             )
-        summary |= {"verified": True, "seconds": round(time.perf_counter() - t0, 3)}
+        # Stale is not damaged: sidecars of an older scanner stay as they were (their spans
+        # of the documents left are kept), and say so; `corpuscope scan` renews them.
+        stale = [f"{s.artifact}: {s.reason}" for s in report.found if s.state == "stale"]
+        summary |= {
+            "verified": True,
+            "stale": stale,
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
         suppression.export(settings.data)
         out.append(summary)
     return out

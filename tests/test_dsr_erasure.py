@@ -203,3 +203,25 @@ def test_rules_suppress_what_is_stored_and_every_later_ingest(world):
     jobs.ingest(s, "people", [str(src)], force=True)
     assert domain not in documents(s.data, "c4")["domain"].to_pylist()
     assert not any("info@example.net" in x for x in documents(s.data, "people")["text"].to_pylist())
+
+
+def test_apply_over_sidecars_of_an_older_scanner_erases_and_says_they_are_stale(world):
+    """An upgrade leaves every sidecar stale (another scanner version): apply still erases,
+    verifies that nothing suppressed is left and that nothing is damaged, and names the stale
+    sidecars instead of failing."""
+    from corpuscope.dsr.apply import apply
+    from corpuscope.dsr.rules import add_rule
+    from corpuscope.store import Store
+
+    s, _client, _keys, _src = world
+    cs = Store(s.data).corpus("people")
+    pii = json.loads(cs.pii_manifest_path.read_text())
+    for entry in pii["shards"].values():
+        entry["scanner"] = "an-older-scanner"
+        entry["made"]["version"] = "an-older-scanner"
+    cs.pii_manifest_path.write_text(json.dumps(pii))
+    assert add_rule(s, "identifier", ADA, "erasure", identifier_kind="email")["documents_added"]
+    (summary,) = [x for x in apply(s) if x["corpus"] == "people"]
+    assert summary["verified"] and summary["documents_removed"] >= 1
+    assert summary["stale"] and all("pii/" in x for x in summary["stale"])
+    assert not any(ADA in t for t in documents(s.data, "people")["text"].to_pylist())
