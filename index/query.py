@@ -725,19 +725,23 @@ def document(indexes: Indexes, doc_id: str, settings: Settings) -> DocumentView:
 
 def corpora(indexes: Indexes) -> list[CorpusInfo]:
     """Every corpus with its sizes, and what its index holds."""
+    from corpuscope.dsr.suppression import pending
+
     out = []
     for name in indexes.store.corpora():
         totals = indexes.store.corpus(name).manifest().totals()
         ci = indexes.get(name)
+        # Suppressed documents still in the files until `dsr apply` are not counted.
+        hidden = len(pending(indexes.store.root, name))
         out.append(
             CorpusInfo(
                 name=name,
                 shards=totals["shards"],
-                documents=totals["documents"],
+                documents=max(0, totals["documents"] - hidden),
                 quarantined=totals["quarantined"],
                 text_bytes=totals["text_bytes"],
                 parquet_bytes=totals["parquet_bytes"],
-                indexed_documents=ci.num_docs() if ci else 0,
+                indexed_documents=max(0, ci.num_docs() - hidden) if ci else 0,
                 index_bytes=folder_bytes(ci.folder) if ci else 0,
                 index_partitions=len(ci.partitions) if ci else 0,
             )

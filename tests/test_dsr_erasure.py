@@ -104,11 +104,19 @@ def test_erasure_through_the_api_reaches_every_artifact(world):
     p5 = _doc_of(s, "Jose Muller")
     client.post(f"/v1/dsr/cases/{case}/evidence", json={"doc_id": p5}, headers=officer)
     client.delete(f"/v1/dsr/cases/{case}/evidence/{p5}", headers=officer)
+    from corpuscope.index.query import corpora
+
+    def sizes() -> tuple[int | None, int | None]:
+        (info,) = [c for c in corpora(client.app.state.indexes) if c.name == "people"]
+        return info.documents, info.indexed_documents
+
+    before = sizes()
     decided = client.post(
         f"/v1/dsr/cases/{case}/decide", json={"outcome": "granted"}, headers=officer
     )
     erased = {e for e in evidence}
     assert decided.json()["suppressed"] == len(erased)
+    assert sizes() == (before[0] - len(erased), before[1] - len(erased))  # not counted
 
     # At once, before any rebuild: absent from every answer.
     assert client.get(f"/v1/documents/{p8}").status_code == 404
