@@ -28,12 +28,12 @@ from corpuscope.api.auth import Caller
 from corpuscope.api.deps import run_query
 from corpuscope.dsr import cases
 from corpuscope.errors import CorpuscopeError, UsageError
-from corpuscope.privacy.hashing import store_key
 from corpuscope.ui.pages import (
     Forbidden,
     _limited,
     _message,
     csrf_checked,
+    derived_key,
     form_of,
     render,
 )
@@ -49,17 +49,8 @@ DEADLINES = {
 }
 
 
-def _key(request: Request) -> bytes:
-    found = getattr(request.app.state, "ui_session_key", None)
-    if found is None:
-        secret = store_key(request.app.state.settings.data)
-        found = hmac.new(secret, b"corpuscope ui officer session", hashlib.sha256).digest()
-        request.app.state.ui_session_key = found
-    return found
-
-
 def _sign(request: Request, payload: bytes) -> str:
-    return hmac.new(_key(request), payload, hashlib.sha256).hexdigest()
+    return hmac.new(derived_key(request, "officer session"), payload, hashlib.sha256).hexdigest()
 
 
 def session_cookie(request: Request, who: Caller) -> str:

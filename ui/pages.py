@@ -116,18 +116,20 @@ env.globals.update(static=STATIC_URL, WITHHELD=WITHHELD, REDACTED=REDACTED)
 
 
 # -- CSRF, headers, rendering --------------------------------------------------------------------
-def _csrf_key(request: Request) -> bytes:
-    """A key for CSRF tokens derived from the store's secret (the same in every worker)."""
-    key = getattr(request.app.state, "ui_csrf_key", None)
+def derived_key(request: Request, purpose: str) -> bytes:
+    """A key for `purpose` ("csrf", "officer session") derived from the store's secret, so
+    the same in every worker; kept on the app once made."""
+    name = "ui_key_" + purpose.replace(" ", "_")
+    key = getattr(request.app.state, name, None)
     if key is None:
         secret = store_key(request.app.state.settings.data)
-        key = hmac.new(secret, b"corpuscope ui csrf", hashlib.sha256).digest()
-        request.app.state.ui_csrf_key = key
+        key = hmac.new(secret, f"corpuscope ui {purpose}".encode(), hashlib.sha256).digest()
+        setattr(request.app.state, name, key)
     return key
 
 
 def _token(request: Request, cookie: str) -> str:
-    return hmac.new(_csrf_key(request), cookie.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key(request, "csrf"), cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_checked(request: Request, form: dict[str, str]) -> None:
