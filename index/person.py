@@ -38,7 +38,7 @@ from corpuscope.index.query import (
 )
 from corpuscope.index.schema import WORD, fold, phrase, tokenize, tokens_with_offsets
 from corpuscope.index.searcher import CorpusIndex, Indexes
-from corpuscope.index.snippets import snippet
+from corpuscope.index.snippets import snippet, term_spans
 from corpuscope.models.answers import Filters, PersonAnswer, PersonCorpus, PersonEvidence
 from corpuscope.privacy.lookup import find_identifier
 
@@ -253,6 +253,23 @@ class _Tokens:
         return i + 1 < self.n and not self.sep(i).strip(_SPACES) and self.raw(i + 1)[0].islower()
 
 
+#: Characters of text on each side of a surname that a mention can reach (a name is at most
+#: a few words of at most 40 characters each, with gaps of at most 4).
+_REACH = 1000
+
+
+def _around(spots: list[int], size: int) -> list[tuple[int, int]]:
+    """[lo, hi) of the text within `_REACH` of each spot, overlapping stretches merged."""
+    out: list[list[int]] = []
+    for spot in spots:
+        lo, hi = max(0, spot - _REACH), min(size, spot + _REACH)
+        if out and lo <= out[-1][1]:
+            out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
 def _in_name(sep: str, after_initial: bool) -> bool:
     """A gap between two words of one name: spaces, a hyphen or apostrophe, or after an
     initial its dot ("J. A.", "J.-P."). Never a comma, a line break or a sentence's end."""
@@ -301,7 +318,18 @@ class NameMatcher:
         )
 
     def find(self, text: str) -> list[Mention]:
-        """Every mention of the name in `text`, in order."""
+        """Every mention of the name in `text`, in order: the text is cut into words only
+        within `_REACH` characters of where the surname is written (found in C first), not
+        whole (a common surname made every long page a candidate, cut whole)."""
+        spots = [start for start, _, _ in term_spans(text, self.name.surname.pieces[0])]
+        out: list[Mention] = []
+        for lo, hi in _around(spots, len(text)):
+            for m in self._find(text[lo:hi]):
+                if not out or lo + m.start >= out[-1].end:
+                    out.append(Mention(lo + m.start, lo + m.end, m.variant))
+        return out
+
+    def _find(self, text: str) -> list[Mention]:
         d = _Tokens(text)
         first = self.name.surname.pieces[0]
         out: list[Mention] = []
