@@ -903,11 +903,11 @@ def _print_demo(run: jobs.DemoRun) -> None:
         "failed",
         "text MB",
         "with PII",
-        "PII spans",
+        "spans redacted",
         "index MB",
     )
     for col in cols:
-        t.add_column(col, justify="left" if col in ("corpus", "PII spans") else "right")
+        t.add_column(col, justify="left" if col in ("corpus", "spans redacted") else "right")
     for c, sc, ix in zip(run.corpora, run.scanned, run.indexed, strict=True):
         top = sorted(sc.by_entity.items(), key=lambda kv: -kv[1])[:4]
         spans = " ".join(f"{LABELS.get(k, k)}{v}" for k, v in top)
@@ -922,6 +922,10 @@ def _print_demo(run: jobs.DemoRun) -> None:
             f"{ix.index_bytes / 1e6:.2f}",
         )
     out.print(t)
+    out.print(
+        "  spans redacted: every span the scan found, each shown as its type; the statistics"
+        " count only those at or above their entity's score (stats_min_score; the pii table)"
+    )
     for c in run.corpora:
         for reason, n in c["quarantine_reasons"].items():
             out.print(f"  {c['corpus']}: quarantined {n} ({escape(reason)})")
