@@ -233,3 +233,45 @@ def test_apply_over_sidecars_of_an_older_scanner_erases_and_says_they_are_stale(
     assert summary["verified"] and summary["documents_removed"] >= 1
     assert summary["stale"] and all("pii/" in x for x in summary["stale"])
     assert not any(ADA in t for t in documents(s.data, "people")["text"].to_pylist())
+
+
+def test_a_person_not_in_the_corpora_is_a_recorded_outcome(world):
+    """ "We could not identify you in the corpora" is a valid outcome, recorded with what was
+    searched (every corpus, the identifiers by label, the counts), then answered and closed."""
+    from corpuscope.dsr import cases
+    from corpuscope.dsr.search import search_case
+    from corpuscope.index.searcher import Indexes
+    from corpuscope.store import Store
+
+    s, _client, _keys, _src = world
+    case = cases.open_case(
+        s, "access", "Zyxwv Qwertyuiop", {"email": ["nobody.here@example.invalid"]}, "email"
+    )
+    cases.verify_identity(s, case, "reply from the address")
+    found = search_case(s, Indexes(Store(s.data)), case)
+    assert found["documents"] == 0
+    cases.decide(s, case, "not_identified")
+    cases.fulfil(s, case, "we could not identify you in the corpora")
+    cases.close(s, case)
+    record = cases.show(s, case)
+    (searched,) = record["record"]["searches"]
+    assert set(searched["corpora"]) == {"people", "c4"}
+    assert searched["identifiers"] == ["name", "email 1"] and searched["documents"] == 0
+    assert record["record"]["decision"]["outcome"] == "not_identified"
+    assert record["state"] == "closed"
+    assert "nobody.here" not in json.dumps(record["record"])  # identifiers by label only
+
+
+def test_a_url_prefix_rule_suppresses_what_is_stored_and_later_ingests(world):
+    from corpuscope.dsr.apply import apply
+    from corpuscope.dsr.rules import add_rule
+
+    s, _client, _keys, _src = world
+    urls = [u for u in documents(s.data, "c4")["url"].to_pylist() if u]
+    prefix = urls[0].rsplit("/", 1)[0] + "/"
+    held = [u for u in urls if u.startswith(prefix)]
+    assert add_rule(s, "url_prefix", prefix, "site owner's request")["documents_added"] == len(held)
+    apply(s)
+    assert not [u for u in documents(s.data, "c4")["url"].to_pylist() if u and u.startswith(prefix)]
+    jobs.ingest(s, "c4", [str(SAMPLES / "c4")], force=True)
+    assert not [u for u in documents(s.data, "c4")["url"].to_pylist() if u and u.startswith(prefix)]
