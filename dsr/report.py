@@ -113,7 +113,7 @@ def build_report(settings: Settings, case_id: str) -> dict[str, Any]:
             labels = sorted({m["label"] for m in e["matches"]}) or ["added by the officer"]
             per_corpus[corpus] += 1
             for lb in labels:
-                per_identifier["name" if lb.startswith("name variant") else lb] += 1
+                per_identifier["name" if lb.startswith("name") else lb] += 1
             ts = doc["timestamp"]
             documents.append(
                 {

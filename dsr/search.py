@@ -2,13 +2,14 @@
 
 `search_case` runs the person search (`index.person.person`, whose per-corpus counts go into
 the case's record with what was searched) and, with the officer's rights, finds the documents
-themselves: those mentioning a variant of the name (`index.person.name_variants`, phrase
-queries over the index) and those holding each identifier (`index.person.Identifier`: e-mails
+themselves: those mentioning the name in one of its written forms (`index.person.NameMatcher`,
+the very rules of the public person search: its candidates from the index, each confirmed on
+the raw text) and those holding each identifier (`index.person.Identifier`: e-mails
 and phones by their keyed hash in the PII sidecars, user names and URLs confirmed on the
 text, a URL also on the document's address as stored, `raw`; any other identifier as a
 literal, confirmed on the raw text). Each document is stored as evidence with its corpus,
 shard and the offsets in its raw text of what matched, labelled by identifier ("email 1")
-or name variant ("name variant 2"), never by value. A search again replaces what a search
+or by the form of the name written ("name: Last, F."), never by value. A search again replaces what a search
 found but keeps what the officer added or dropped by hand.
 """
 
@@ -26,24 +27,13 @@ from corpuscope.config import Settings
 from corpuscope.dsr import cases, db
 from corpuscope.dsr.audit import cli_actor
 from corpuscope.errors import NotFound, UsageError
-from corpuscope.index.person import Identifier, name_variants, person
-from corpuscope.index.schema import phrase, tokenize, tokens_with_offsets
+from corpuscope.index.person import Identifier, NameMatcher, parse_name, person
+from corpuscope.index.schema import phrase, tokenize
 from corpuscope.index.searcher import Indexes
 from corpuscope.store import CorpusStore, Store
 
 _PERSON_KINDS = ("email", "phone", "username", "url")
 _MAX_OFFSETS = 50  # offsets kept per document and label
-
-
-def _variant_offsets(text: str, variant: list[str]) -> list[tuple[int, int]]:
-    """Where the terms of `variant` follow each other in `text` (folded as the index folds)."""
-    toks = tokens_with_offsets(text)
-    n = len(variant)
-    return [
-        (toks[i][1], toks[i + n - 1][2])
-        for i in range(len(toks) - n + 1)
-        if [t for t, _, _ in toks[i : i + n]] == variant
-    ][:_MAX_OFFSETS]
 
 
 def _literal_offsets(text: str, value: str) -> list[tuple[int, int]]:
@@ -105,7 +95,7 @@ def search_case(
         usernames=by_kind["username"][: settings.max_identifiers],
         urls=by_kind["url"][: settings.max_identifiers],
     )
-    variants = name_variants(name)
+    matcher = NameMatcher(parse_name(name))
     limit = settings.dsr_max_documents
     found: dict[tuple[str, str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     cis = indexes.indexed()
@@ -115,9 +105,8 @@ def search_case(
             _, res = indexes.search([ci], lambda _c: q, limit, count=False)
             return [indexes.fetch(f) for f in res]
 
-        for n, v in enumerate(variants, 1):
-            for doc in hits(phrase(ci.schema, list(enumerate(v)))):
-                found[(ci.name, doc.shard, doc.doc_id)][f"name variant {n}"] = []
+        for doc in hits(matcher.candidates(ci.schema)):  # confirmed on the raw text below
+            found[(ci.name, doc.shard, doc.doc_id)]["name"] = []
         for i in given:
             if i["kind"] in _PERSON_KINDS:
                 # the officer's rights: a URL matched with the addresses as stored
@@ -147,16 +136,25 @@ def search_case(
             text = raw.get(doc_id, {}).get("text") or ""
             matches = []
             for label in found[(corpus, shard, doc_id)]:
-                if label.startswith("name variant"):
-                    where = _variant_offsets(text, variants[int(label.rsplit(" ", 1)[1]) - 1])
-                else:
-                    where = [
-                        (s["start"], s["end"])
-                        for s in spans.get(doc_id, [])
-                        if s["value_hash"] == hashes[label]
-                    ] or _literal_offsets(text, values[label])
-                    if not where and label.startswith("other"):
-                        continue  # the words, but not the identifier itself
+                if label == "name":
+                    by_form: dict[str, list[tuple[int, int]]] = defaultdict(list)
+                    for m in matcher.find(text):
+                        by_form[m.variant].append((m.start, m.end))
+                    matches += [
+                        {
+                            "label": f"name: {form}",
+                            "offsets": [list(w) for w in where[:_MAX_OFFSETS]],
+                        }
+                        for form, where in by_form.items()
+                    ]
+                    continue
+                where = [
+                    (s["start"], s["end"])
+                    for s in spans.get(doc_id, [])
+                    if s["value_hash"] == hashes[label]
+                ] or _literal_offsets(text, values[label])
+                if not where and label.startswith("other"):
+                    continue  # the words, but not the identifier itself
                 matches.append({"label": label, "offsets": [list(w) for w in where]})
             if matches:
                 evidence.append((doc_id, corpus, shard, matches))
@@ -182,7 +180,7 @@ def search_case(
                 "at": cases._iso(now),
                 "corpora": [ci.name for ci in cis],
                 "identifiers": ["name", *(i["label"] for i in given)],
-                "name_variants": len(variants),
+                "name_forms": list(matcher.forms),
                 "counts": counts,
                 "documents": len(evidence),
             }

@@ -275,3 +275,37 @@ def test_a_url_prefix_rule_suppresses_what_is_stored_and_later_ingests(world):
     assert not [u for u in documents(s.data, "c4")["url"].to_pylist() if u and u.startswith(prefix)]
     jobs.ingest(s, "c4", [str(SAMPLES / "c4")], force=True)
     assert not [u for u in documents(s.data, "c4")["url"].to_pylist() if u and u.startswith(prefix)]
+
+
+def test_case_search_finds_the_name_in_the_forms_public_person_search_finds(world, tmp_path):
+    """The officer's search uses the public person search's name forms (middle names,
+    "Last, F.", …), confirmed on the raw text, each labelled by its form, with raw offsets."""
+    from corpuscope.dsr import cases
+    from corpuscope.dsr.search import search_case
+    from corpuscope.index.searcher import Indexes
+    from corpuscope.store import Store
+
+    s, _client, _keys, _src = world
+    src = tmp_path / "forms.jsonl"
+    texts = {
+        "m": "In 1843 Augusta Ada King Lovelace published her notes on the engine.",
+        "c": "The notes are signed Lovelace, A. in the printed edition of 1843.",
+        "x": "Ada Smith and Tom Lovelace met at the fair; nobody else came.",
+    }
+    src.write_text("".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in texts.items()))
+    assert jobs.ingest(s, "forms", [str(src)]).ok and jobs.scan(s, "forms").ok
+    jobs.index(s, "forms")
+    case = cases.open_case(s, "access", "Ada Lovelace", {}, "email")
+    cases.verify_identity(s, case, "signed letter")
+    search_case(s, Indexes(Store(s.data)), case)
+    got = {
+        raw["text"][slice(*m["offsets"][0])]: m["label"]
+        for e in cases.show(s, case)["evidence"]
+        if e["corpus"] == "forms"
+        for raw in [
+            next(r for r in documents(s.data, "forms").to_pylist() if r["doc_id"] == e["doc_id"])
+        ]
+        for m in e["matches"]
+    }
+    assert set(got) == {"Ada King Lovelace", "Lovelace, A."}, got  # not "Ada Smith … Lovelace"
+    assert all(label.startswith("name: ") for label in got.values())
