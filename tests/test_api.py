@@ -99,6 +99,11 @@ def test_one_error_shape_everywhere(client: TestClient):
         422,
     )
     _is_error(client.get("/v1/search"), 422)
+    # A corpus name past the limit is the request's fault in GET as in POST (it was a 500).
+    for mode in ("bm25", "exact"):
+        params = {"q": "x", "mode": mode, "corpus": ["c4", "x" * 65]}
+        err = _is_error(client.get("/v1/search", params=params), 422)
+        assert err["details"][0]["loc"] == ["query", "corpus", "1"]
 
 
 def test_limits(indexed: Path):

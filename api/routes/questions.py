@@ -13,6 +13,7 @@ from corpuscope.index.membership import membership
 from corpuscope.index.person import person
 from corpuscope.index.query import exact, search
 from corpuscope.models.answers import (
+    CorpusName,
     ExactAnswer,
     ExactRequest,
     Filters,
@@ -40,7 +41,8 @@ async def search_route(
     q: Annotated[str, Query(max_length=100_000, description="Query (docs/api.md: the language)")],
     mode: Annotated[Literal["bm25", "exact"], Query()] = "bm25",
     corpus: Annotated[
-        list[str], Query(max_length=32, description="Corpus to ask (repeat); default: all.")
+        list[CorpusName],
+        Query(max_length=32, description="Corpus to ask (repeat); default: all."),
     ] = [],  # noqa: B006 (FastAPI copies it)
     domain: Annotated[str | None, Query(max_length=253)] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,

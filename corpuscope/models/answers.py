@@ -329,6 +329,10 @@ class Health(BaseModel):
 
 
 # -- questions: what the API and CLI ask of the index --------------------------------------------
+CorpusName = Annotated[str, Field(max_length=64)]
+"""A corpus name as a request may give it (the limit every route shares)."""
+
+
 class Filters(BaseModel):
     """What every question can be narrowed to: corpora, domain, language, shard, time range.
 
@@ -337,7 +341,7 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    corpora: list[Annotated[str, Field(max_length=64)]] = Field(
+    corpora: list[CorpusName] = Field(
         [],
         max_length=32,
         validation_alias=AliasChoices("corpus", "corpora"),
