@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     max_candidates: int = Field(
         2000,
         ge=1,
-        description="Most candidate documents an exact or membership check confirms on the text.",
+        description="Most candidate documents an exact, membership or person check confirms on the text.",
     )
     max_spans: int = Field(
         100,
