@@ -18,8 +18,10 @@ public (a verified data subject gets it through a case).
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 import tantivy
@@ -258,6 +260,21 @@ class _Tokens:
 _REACH = 1000
 
 
+@lru_cache(maxsize=256)
+def _capitals(initial: str) -> re.Pattern[str]:
+    """Words of one to three letters that may be initials ("J", "JA") of a name whose initial
+    is `initial` (folded): starting with its capital, or with any letter outside ASCII (which
+    may fold to it). Cut as `WORD` cuts them or wider; a superset, checked after."""
+    first = rf"{re.escape(initial.upper())}|[^\W\d_\x00-\x7f]" if initial.isascii() else r"[^\W\d_]"
+    return re.compile(rf"(?<![^\W_])(?:{first})[^\W\d_]{{0,2}}(?![^\W_])")
+
+
+def _near(spots: list[int], at: int) -> bool:
+    """Whether a spot (sorted) is within `_REACH` characters of `at`."""
+    k = bisect.bisect_left(spots, at - _REACH)
+    return k < len(spots) and spots[k] <= at + _REACH
+
+
 def _around(spots: list[int], size: int) -> list[tuple[int, int]]:
     """[lo, hi) of the text within `_REACH` of each spot, overlapping stretches merged."""
     out: list[list[int]] = []
@@ -287,6 +304,14 @@ class NameMatcher:
         self.middles = name.given[1:]
         self.max_middles = _MAX_MIDDLES + len(self.middles)
         self.window = 3 + 4 * self.max_middles + _MAX_PARTICLES  # words before the surname
+        g = name.given[0] if name.given else None
+        #: First letters a word must start with to be the given name (written, or an initial).
+        self._given_letters = {t[0] for t in g.pieces[0] if t} | {g.initial} if g else set()
+        # Where the given name may be written narrows where the surname is checked; not when
+        # it was asked as an initial (any capitalised word with that letter may be it).
+        self._narrow = g is not None and not g.is_initial
+        self._given_terms = g.pieces[0] if self._narrow else frozenset()
+        self._capitals = _capitals(g.initial) if self._narrow else None
 
     @property
     def forms(self) -> tuple[str, ...]:
@@ -321,13 +346,31 @@ class NameMatcher:
         """Every mention of the name in `text`, in order: the text is cut into words only
         within `_REACH` characters of where the surname is written (found in C first), not
         whole (a common surname made every long page a candidate, cut whole)."""
-        spots = [start for start, _, _ in term_spans(text, self.name.surname.pieces[0])]
+        surname = self.name.surname.pieces[0]
+        words = term_spans(text, surname | self._given_terms)  # one pass over the text
+        spots = [start for start, _, term in words if term in surname]
+        if self._narrow and spots:  # only where the given name may be written within reach
+            given = self._given_spots(text, words)
+            spots = [s for s in spots if _near(given, s)]
         out: list[Mention] = []
         for lo, hi in _around(spots, len(text)):
             for m in self._find(text[lo:hi]):
                 if not out or lo + m.start >= out[-1].end:
                     out.append(Mention(lo + m.start, lo + m.end, m.variant))
         return out
+
+    def _given_spots(self, text: str, words: list[tuple[int, int, str]]) -> list[int]:
+        """Sorted starts of every word that may begin the asked given name: its spellings
+        (among `words`) and capitals of one to three letters with its initial ("J", "JA").
+        A superset, checked word by word after."""
+        g = self.name.given[0]
+        out = [start for start, _, term in words if term in self._given_terms]
+        out += [
+            m.start()
+            for m in self._capitals.finditer(text)
+            if m.group().isupper() and fold(m.group())[:1] == g.initial
+        ]
+        return sorted(out)
 
     def _find(self, text: str) -> list[Mention]:
         d = _Tokens(text)
@@ -461,6 +504,8 @@ class NameMatcher:
     def _given_first(self, d: _Tokens, i: int, e: int) -> Mention | None:
         """ "Jane Walker", "Jane A. Walker", "J. Walker", "J Walker", "Ludwig van Beethoven"."""
         for j in range(max(0, i - self.window), i):
+            if d.terms[j][:1] not in self._given_letters:
+                continue  # cheaply: not the given name, nor its initial
             got = self._given(d, j, fused=False)
             if got is None:
                 continue

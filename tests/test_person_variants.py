@@ -152,6 +152,29 @@ def test_documented_non_matches(query, text):
     assert forms(query, text) == []
 
 
+def test_only_surnames_near_the_given_name_are_read_and_nothing_is_lost():
+    # The surname is checked only within reach of a word that may be the given name (its
+    # spellings, or a capital initial: one outside ASCII may fold to it); a common surname
+    # no longer makes every word of a long text a check.
+    filler = "the cat sat on the mat and the dog ran. " * 200
+    written = ["Émile Zola", "É. Zola", "Zola, É.", "Zola ÉM", "E. Zola"]
+    text = filler + "".join(f"{w}; {filler}" for w in written)  # each out of the others' reach
+    assert [m for m, _ in forms("Émile Zola", text)] == [
+        "Émile Zola",
+        "É. Zola",
+        "Zola, É.",
+        "Zola ÉM",
+        "E. Zola",
+    ]
+    assert [m for m, _ in forms("Tom The", f"{filler}Tom The {filler}T. The")] == [
+        "Tom The",
+        "T. The",
+    ]
+    assert forms("Tom The", filler) == []
+    far = "Jane " + "x " * 9 + "Walker"  # a given name ten words away is no mention
+    assert forms("Jane Walker", far) == []
+
+
 def test_a_name_of_initials_or_several_commas_is_refused():
     for bad in ("J.W.", "J. W.", "Walker, Jane, Ann", ",", "  "):
         with pytest.raises(QueryError):
