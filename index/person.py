@@ -344,8 +344,9 @@ class NameMatcher:
 
     def find(self, text: str) -> list[Mention]:
         """Every mention of the name in `text`, in order: the text is cut into words only
-        within `_REACH` characters of where the surname is written (found in C first), not
-        whole (a common surname made every long page a candidate, cut whole)."""
+        within `_REACH` characters of where the surname is written, and (for a given name
+        asked in full) where a word that may be the given name is also within reach, both
+        found in C first; not whole (a common surname made every long page a candidate)."""
         surname = self.name.surname.pieces[0]
         words = term_spans(text, surname | self._given_terms)  # one pass over the text
         spots = [start for start, _, term in words if term in surname]
