@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from corpuscope import jobs
 from corpuscope.cli import app
+from corpuscope.config import Settings
 from corpuscope.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +59,15 @@ def corpuscope_cmd(*args: str) -> list[str]:
 
 def run_cmd(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(corpuscope_cmd(*args), capture_output=True, text=True, timeout=timeout)
+
+
+def build_corpus(settings: Settings, corpus: str, src: Path, records: list[dict]) -> None:
+    """Write `records` as JSON lines to `src`, then ingest, scan, index and count them."""
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert jobs.ingest(settings, corpus, [str(src)]).ok
+    assert jobs.scan(settings, corpus).ok
+    jobs.index(settings, corpus)
+    jobs.stats(settings, corpus)
 
 
 def documents(data_dir: Path, corpus: str):

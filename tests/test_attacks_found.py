@@ -9,16 +9,15 @@ for real (as tests/test_privacy_surface.py).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import xxhash
 from fastapi.testclient import TestClient
 
-from corpuscope import jobs
 from corpuscope.api.app import create_app
 from corpuscope.config import Settings
+from tests.conftest import build_corpus
 
 THRESHOLD = 10
 EMAIL = "quorvina.teslaw@example.org"
@@ -87,14 +86,6 @@ def _records() -> list[dict]:
     return out
 
 
-def _build(settings: Settings, corpus: str, src: Path, records: list[dict]) -> None:
-    src.write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert jobs.ingest(settings, corpus, [str(src)]).ok
-    assert jobs.scan(settings, corpus).ok
-    jobs.index(settings, corpus)
-    jobs.stats(settings, corpus)
-
-
 def _length_records(address: str) -> list[dict]:
     out = [
         {"id": f"f{i}", "text": t, "url": f"https://news.example.net/{i}"}
@@ -114,10 +105,10 @@ def _length_records(address: str) -> list[dict]:
 def data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("attacks")
     settings = Settings(data=root / "data", workers=1)
-    _build(settings, "weave", root / "weave.jsonl", _records())
+    build_corpus(settings, "weave", root / "weave.jsonl", _records())
     # two corpora that differ only in the hidden e-mail (a short and a long one)
-    _build(settings, "lena", root / "lena.jsonl", _length_records("ab@example.org"))
-    _build(
+    build_corpus(settings, "lena", root / "lena.jsonl", _length_records("ab@example.org"))
+    build_corpus(
         settings,
         "lenb",
         root / "lenb.jsonl",

@@ -15,17 +15,15 @@ import os
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from corpuscope import jobs
 from corpuscope.api.app import create_app
 from corpuscope.config import Settings
 from corpuscope.state import State
-from tests.conftest import corpuscope_cmd, free_port, wait_until_up
+from tests.conftest import build_corpus, corpuscope_cmd, free_port, wait_until_up
 
 EMAIL = "quorvina.teslaw@example.org"
 FILLER = [
@@ -94,20 +92,12 @@ def _erase() -> list[dict]:
     return out
 
 
-def _build(settings: Settings, corpus: str, src: Path, records: list[dict]) -> None:
-    src.write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert jobs.ingest(settings, corpus, [str(src)]).ok
-    assert jobs.scan(settings, corpus).ok
-    jobs.index(settings, corpus)
-    jobs.stats(settings, corpus)
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory) -> TestClient:
     root = tmp_path_factory.mktemp("attacks2")
     settings = Settings(data=root / "data", workers=1, rate_limit="", key_rate_limit="")
-    _build(settings, "weave", root / "weave.jsonl", _weave())
-    _build(settings, "erase", root / "erase.jsonl", _erase())
+    build_corpus(settings, "weave", root / "weave.jsonl", _weave())
+    build_corpus(settings, "erase", root / "erase.jsonl", _erase())
     officer = {"Authorization": f"Bearer {State(settings.data).create_key('officer', 'officer')}"}
     c = TestClient(create_app(settings), raise_server_exceptions=False)
     rule = {"kind": "domain", "value": "diary.example.org", "reason": "erasure (test)"}
